@@ -1,0 +1,155 @@
+//! Extractors whose every rejection is PocketBase's envelope: the JSON body, the query
+//! string, and the request's auth record (a bad token means guest, never an error, §1.5).
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::request::Parts;
+use serde_json::{Map, Value};
+
+use crate::app::App;
+use crate::auth::token;
+use crate::core::collection::Collection;
+use crate::error::ApiError;
+use crate::store;
+
+/// A request body as a JSON object. Empty = `{}`; JSON or urlencoded forms are accepted.
+pub struct Body(pub Map<String, Value>);
+
+impl<S: Send + Sync> FromRequest<S> for Body {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_form = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(rejection.status(), "Request entity too large.")
+            } else {
+                ApiError::bad_request_default()
+            }
+        })?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Body(Map::new()));
+        }
+        if is_form {
+            let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes)
+                .map_err(|_| ApiError::bad_request_default())?;
+            return Ok(Body(
+                pairs
+                    .into_iter()
+                    .map(|(k, v)| (k, Value::String(v)))
+                    .collect(),
+            ));
+        }
+        match serde_json::from_slice::<Value>(&bytes) {
+            Ok(Value::Object(map)) => Ok(Body(map)),
+            _ => Err(ApiError::bad_request_default()),
+        }
+    }
+}
+
+/// The query string as ordered key/value pairs (last value wins on lookup).
+pub struct Query(pub Vec<(String, String)>);
+
+impl Query {
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Query {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        serde_urlencoded::from_str(query)
+            .map(Query)
+            .map_err(|_| ApiError::bad_request_default())
+    }
+}
+
+/// The authenticated record of a request, if its token is valid.
+#[derive(Clone, Debug)]
+pub struct AuthRecord {
+    pub collection: Collection,
+    pub record: Map<String, Value>,
+}
+
+impl AuthRecord {
+    pub fn is_superuser(&self) -> bool {
+        self.collection.name == crate::auth::superusers::COLLECTION
+    }
+}
+
+/// `Option<AuthRecord>` as an extractor: `Auth(None)` for guests and for bad tokens.
+pub struct Auth(pub Option<AuthRecord>);
+
+impl Auth {
+    /// PocketBase's guard for superuser-only endpoints (§4.6).
+    pub fn require_superuser(&self) -> Result<&AuthRecord, ApiError> {
+        match &self.0 {
+            None => Err(ApiError::unauthorized(
+                "The request requires valid record authorization token.",
+            )),
+            Some(auth) if !auth.is_superuser() => Err(ApiError::forbidden(
+                "The authorized record is not allowed to perform this action.",
+            )),
+            Some(auth) => Ok(auth),
+        }
+    }
+}
+
+impl FromRequestParts<App> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        if let Some(cached) = parts.extensions.get::<Option<AuthRecord>>() {
+            return Ok(Auth(cached.clone()));
+        }
+        let header = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        let auth = authenticate(app, header).await;
+        parts.extensions.insert(auth.clone());
+        Ok(Auth(auth))
+    }
+}
+
+/// Resolves an `Authorization` value (bare token or `Bearer <token>`) to its auth record.
+pub async fn authenticate(app: &App, header: &str) -> Option<AuthRecord> {
+    let header = header.trim();
+    let raw = match header.get(..7) {
+        Some(prefix) if prefix.eq_ignore_ascii_case("bearer ") => header[7..].trim(),
+        _ => header,
+    };
+    if raw.is_empty() {
+        return None;
+    }
+    let claims = token::unverified_claims(raw)?;
+    if claims.get("type").and_then(Value::as_str) != Some("auth") {
+        return None;
+    }
+    let collection = app.collection(claims.get("collectionId").and_then(Value::as_str)?)?;
+    let options = collection.auth.as_ref()?;
+    let id = claims.get("id").and_then(Value::as_str)?;
+    let record = store::records::find_by_id(&app.store().reader, &collection, id)
+        .await
+        .ok()??;
+    let key = format!(
+        "{}{}",
+        record.get("tokenKey").and_then(Value::as_str)?,
+        options.auth_token.secret
+    );
+    token::verify(raw, &key)?;
+    Some(AuthRecord { collection, record })
+}

@@ -1,0 +1,141 @@
+//! Cross-cutting HTTP layers: PocketBase's security headers (§1.6), CORS (§11), request
+//! logging, and the 404/405/panic answers in PocketBase's envelope.
+
+use std::any::Any;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::header::{self, HeaderMap, HeaderValue};
+use axum::http::{Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::error::ApiError;
+
+/// Adds the headers PocketBase sets on every response.
+pub async fn security_headers(req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let headers = res.headers_mut();
+    for (name, value) in [
+        ("x-xss-protection", "1; mode=block"),
+        ("x-content-type-options", "nosniff"),
+        ("x-frame-options", "SAMEORIGIN"),
+        ("cross-origin-opener-policy", "same-origin"),
+    ] {
+        headers
+            .entry(name)
+            .or_insert(HeaderValue::from_static(value));
+    }
+    res
+}
+
+/// The allowed CORS origins (`--origins`, default `*`).
+#[derive(Clone, Debug)]
+pub struct Cors {
+    origins: Arc<Vec<String>>,
+}
+
+impl Cors {
+    pub fn new(origins: Vec<String>) -> Self {
+        Cors {
+            origins: Arc::new(origins),
+        }
+    }
+
+    /// The `Access-Control-Allow-Origin` value for a request origin, if it is allowed.
+    fn allow_origin(&self, origin: &str) -> Option<String> {
+        if self.origins.iter().any(|o| o == "*") {
+            Some("*".into())
+        } else {
+            self.origins
+                .iter()
+                .any(|o| o.eq_ignore_ascii_case(origin))
+                .then(|| origin.to_string())
+        }
+    }
+
+    /// Answers every `OPTIONS` with 204 (CORS headers when an allowed `Origin` asks) and
+    /// decorates every other response, as PocketBase's CORS middleware does.
+    pub async fn layer(self, req: Request, next: Next) -> Response {
+        let origin = req
+            .headers()
+            .get(header::ORIGIN)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let allowed = origin.as_deref().and_then(|o| self.allow_origin(o));
+        if req.method() == Method::OPTIONS {
+            let mut res = StatusCode::NO_CONTENT.into_response();
+            let requested = req
+                .headers()
+                .get(header::ACCESS_CONTROL_REQUEST_HEADERS)
+                .cloned();
+            let headers = res.headers_mut();
+            headers.append(header::VARY, HeaderValue::from_static("Origin"));
+            if let Some(allowed) = allowed {
+                headers.append(
+                    header::VARY,
+                    HeaderValue::from_static("Access-Control-Request-Method"),
+                );
+                headers.append(
+                    header::VARY,
+                    HeaderValue::from_static("Access-Control-Request-Headers"),
+                );
+                insert(headers, header::ACCESS_CONTROL_ALLOW_ORIGIN, &allowed);
+                headers.insert(
+                    header::ACCESS_CONTROL_ALLOW_METHODS,
+                    HeaderValue::from_static("GET,HEAD,PUT,PATCH,POST,DELETE"),
+                );
+                if let Some(requested) = requested {
+                    headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, requested);
+                }
+            }
+            return res;
+        }
+        let mut res = next.run(req).await;
+        let headers = res.headers_mut();
+        headers.append(header::VARY, HeaderValue::from_static("Origin"));
+        if let Some(allowed) = allowed {
+            insert(headers, header::ACCESS_CONTROL_ALLOW_ORIGIN, &allowed);
+        }
+        res
+    }
+}
+
+fn insert(headers: &mut HeaderMap, name: header::HeaderName, value: &str) {
+    if let Ok(value) = HeaderValue::from_str(value) {
+        headers.insert(name, value);
+    }
+}
+
+/// One log line per request: method, path, status, duration.
+pub async fn log_requests(req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let res = next.run(req).await;
+    let status = res.status().as_u16();
+    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    if status >= 500 {
+        tracing::error!(%method, %path, status, elapsed_ms, "request");
+    } else {
+        tracing::info!(%method, %path, status, elapsed_ms, "request");
+    }
+    res
+}
+
+/// Unknown routes (and known paths with another method, as PocketBase has no 405).
+pub async fn not_found() -> ApiError {
+    ApiError::not_found_default()
+}
+
+/// A panic in a handler: logged, answered with the generic 500 (never the panic text).
+pub fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response<Body> {
+    let detail = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("unknown panic");
+    ApiError::internal(format!("handler panicked: {detail}")).into_response()
+}

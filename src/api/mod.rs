@@ -1,0 +1,91 @@
+//! The REST face: PocketBase's HTTP API on axum. One file per resource; this module merges
+//! their routes in reading order and wraps them in the cross-cutting layers.
+//!
+//! Routes (all under `/api`):
+//! - `GET /health`
+//! - `GET|POST /collections`, `PUT /collections/import`, `GET /collections/meta/scaffolds`,
+//!   `GET|PATCH|DELETE /collections/{c}`, `DELETE /collections/{c}/truncate`
+//! - `POST /collections/{c}/auth-with-password`
+//! - `GET|PATCH /settings`, `POST /settings/test/email`
+//!
+//! Anything else: `GET` goes to `pb_public` (404 `File not found.`), other methods get 404.
+
+pub mod auth;
+pub mod collections;
+pub mod extract;
+pub mod health;
+pub mod list;
+pub mod middleware;
+pub mod public;
+pub mod settings;
+
+use std::path::PathBuf;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::routing::{delete, get, post, put};
+use tower_http::catch_panic::CatchPanicLayer;
+
+use crate::app::App;
+
+/// PocketBase's default request body limit (§1.4).
+const BODY_LIMIT: usize = 32 << 20;
+
+/// The `pb_public` directory (`--publicDir`) and `--indexFallback`.
+#[derive(Clone, Debug)]
+pub struct Public {
+    /// `None` when the directory does not exist.
+    pub dir: Option<PathBuf>,
+    pub index_fallback: bool,
+}
+
+/// What the HTTP face needs beyond the engine.
+#[derive(Clone, Debug)]
+pub struct HttpConfig {
+    pub public: Public,
+    /// `--origins` (default `*`).
+    pub origins: Vec<String>,
+}
+
+/// The whole HTTP application.
+pub fn router(app: App, http: HttpConfig) -> Router {
+    let public = http.public.clone();
+    let cors = middleware::Cors::new(http.origins);
+    Router::new()
+        .route("/api/health", get(health::health))
+        .route(
+            "/api/collections",
+            get(collections::list).post(collections::create),
+        )
+        .route("/api/collections/import", put(collections::import))
+        .route(
+            "/api/collections/meta/scaffolds",
+            get(collections::scaffolds),
+        )
+        .route(
+            "/api/collections/{collection}",
+            get(collections::view)
+                .patch(collections::update)
+                .delete(collections::delete),
+        )
+        .route(
+            "/api/collections/{collection}/truncate",
+            delete(collections::truncate),
+        )
+        .route(
+            "/api/collections/{collection}/auth-with-password",
+            post(auth::auth_with_password),
+        )
+        .route("/api/settings", get(settings::list).patch(settings::update))
+        .route("/api/settings/test/email", post(settings::test_email))
+        .method_not_allowed_fallback(middleware::not_found)
+        .fallback(move |req: Request| public::serve(public.clone(), req))
+        .with_state(app)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(CatchPanicLayer::custom(middleware::panic_response))
+        .layer(axum::middleware::from_fn(middleware::log_requests))
+        .layer(axum::middleware::from_fn(move |req, next| {
+            cors.clone().layer(req, next)
+        }))
+        .layer(axum::middleware::from_fn(middleware::security_headers))
+}

@@ -1,0 +1,142 @@
+//! `App`: the one shared handle every face uses: the store, the collection cache and the
+//! settings. Cloning is cheap (an `Arc`); the reloadable parts sit behind `RwLock<Arc<_>>`
+//! so readers take a snapshot and never hold a lock across an await.
+
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+
+use crate::core::collection::Collection;
+use crate::core::settings::Settings;
+use crate::core::system;
+use crate::store::{self, Store};
+
+/// Where the app keeps its data and how it runs (the `serve` flags the engine cares about).
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The data dir (`--dir`), holding `data.db`.
+    pub data_dir: PathBuf,
+    /// `--dev`: verbose logs and error details.
+    pub dev: bool,
+}
+
+#[derive(Clone)]
+pub struct App {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: Config,
+    store: Store,
+    collections: RwLock<Arc<Vec<Collection>>>,
+    settings: RwLock<Arc<Settings>>,
+}
+
+/// Why the app could not start.
+#[derive(Debug)]
+pub struct StartError(pub String);
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for StartError {}
+
+impl From<sqlx::Error> for StartError {
+    fn from(err: sqlx::Error) -> Self {
+        StartError(format!("database: {err}"))
+    }
+}
+
+impl App {
+    /// Opens the data dir: migrates the system tables, creates the system collections and
+    /// the default `users` collection on first start, loads the settings.
+    pub async fn open(config: Config) -> Result<App, StartError> {
+        let store = Store::open(&config.data_dir).await?;
+        system::bootstrap(&store).await?;
+        let collections = store::collections::load_all(&store.reader).await?;
+        let settings = load_settings(&store).await?;
+        Ok(App {
+            inner: Arc::new(Inner {
+                config,
+                store,
+                collections: RwLock::new(Arc::new(collections)),
+                settings: RwLock::new(Arc::new(settings)),
+            }),
+        })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// A snapshot of every collection.
+    pub fn collections(&self) -> Arc<Vec<Collection>> {
+        self.inner
+            .collections
+            .read()
+            .map(|c| Arc::clone(&c))
+            .unwrap_or_else(|p| Arc::clone(&p.into_inner()))
+    }
+
+    /// The collection with this id or, failing that, this name (PocketBase's lookup order).
+    pub fn collection(&self, id_or_name: &str) -> Option<Collection> {
+        let all = self.collections();
+        all.iter()
+            .find(|c| c.id == id_or_name)
+            .or_else(|| all.iter().find(|c| c.name.eq_ignore_ascii_case(id_or_name)))
+            .cloned()
+    }
+
+    /// Re-reads the collection cache after a committed change.
+    pub async fn reload_collections(&self) -> Result<(), sqlx::Error> {
+        let fresh = store::collections::load_all(&self.inner.store.reader).await?;
+        match self.inner.collections.write() {
+            Ok(mut slot) => *slot = Arc::new(fresh),
+            Err(poisoned) => *poisoned.into_inner() = Arc::new(fresh),
+        }
+        Ok(())
+    }
+
+    pub fn settings(&self) -> Arc<Settings> {
+        self.inner
+            .settings
+            .read()
+            .map(|s| Arc::clone(&s))
+            .unwrap_or_else(|p| Arc::clone(&p.into_inner()))
+    }
+
+    /// Stores validated settings and swaps them in.
+    pub async fn save_settings(&self, settings: Settings) -> Result<(), sqlx::Error> {
+        store::params::set(&self.inner.store.writer, SETTINGS_KEY, &settings.0).await?;
+        match self.inner.settings.write() {
+            Ok(mut slot) => *slot = Arc::new(settings),
+            Err(poisoned) => *poisoned.into_inner() = Arc::new(settings),
+        }
+        Ok(())
+    }
+
+    /// Closes the database cleanly (WAL checkpointed).
+    pub async fn close(&self) {
+        self.inner.store.close().await;
+    }
+}
+
+const SETTINGS_KEY: &str = "settings";
+
+/// The stored settings over the defaults; a fresh data dir gets the defaults written.
+async fn load_settings(store: &Store) -> Result<Settings, sqlx::Error> {
+    match store::params::get(&store.reader, SETTINGS_KEY).await? {
+        Some(value) => Ok(Settings::from_stored(&value)),
+        None => {
+            let settings = Settings::default();
+            store::params::set(&store.writer, SETTINGS_KEY, &settings.0).await?;
+            Ok(settings)
+        }
+    }
+}

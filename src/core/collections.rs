@@ -1,0 +1,294 @@
+//! Collection operations: create, update, delete, truncate and import. Each one validates,
+//! then applies its DDL and `_collections` rows in one write transaction, so a failure at
+//! any step leaves the database as it was; the cache is reloaded after the commit.
+
+use serde_json::{Map, Value};
+
+use crate::app::App;
+use crate::core::collection::{Collection, CollectionType};
+use crate::core::field::FieldOptions;
+use crate::core::index::Index;
+use crate::core::validate::validate_collection;
+use crate::error::{FieldErrors, field_error};
+use crate::store;
+
+#[derive(Debug)]
+pub enum CollectionError {
+    /// The body could not be read as a collection (not an object, unknown field type, ...).
+    Malformed,
+    /// Validation failed; field errors in PocketBase's shape.
+    Invalid(FieldErrors),
+    /// The operation is refused for this collection (system, referenced, or a view), with
+    /// PocketBase's message.
+    Refused(String),
+    Db(sqlx::Error),
+}
+
+impl From<sqlx::Error> for CollectionError {
+    fn from(err: sqlx::Error) -> Self {
+        CollectionError::Db(err)
+    }
+}
+
+enum Change {
+    Create(Collection),
+    Update(Collection, Collection),
+    Delete(Collection),
+}
+
+/// Creates a collection from an API body.
+pub async fn create(app: &App, body: &Map<String, Value>) -> Result<Collection, CollectionError> {
+    let all = app.collections();
+    let collection = prepare_new(body, &all)?;
+    apply(app, vec![Change::Create(collection.clone())]).await?;
+    Ok(app.collection(&collection.id).unwrap_or(collection))
+}
+
+/// Updates `old` with a partial API body (a `fields` array replaces the whole list).
+pub async fn update(
+    app: &App,
+    old: &Collection,
+    body: &Map<String, Value>,
+) -> Result<Collection, CollectionError> {
+    let all = app.collections();
+    let new = prepare_update(old, body, &all)?;
+    apply(app, vec![Change::Update(old.clone(), new.clone())]).await?;
+    Ok(app.collection(&new.id).unwrap_or(new))
+}
+
+/// Deletes a collection and its table; system and referenced collections are refused.
+pub async fn delete(app: &App, collection: &Collection) -> Result<(), CollectionError> {
+    let all = app.collections();
+    if collection.system {
+        return Err(CollectionError::Refused(
+            "Failed to delete collection.".into(),
+        ));
+    }
+    if let Some(other) = referencing(collection, all.iter().filter(|c| c.id != collection.id)) {
+        let message = format!(
+            "Failed to delete collection probably due to existing reference in {}.",
+            other.name
+        );
+        return Err(CollectionError::Refused(message));
+    }
+    apply(app, vec![Change::Delete(collection.clone())]).await
+}
+
+/// Deletes every record of a base or auth collection.
+pub async fn truncate(app: &App, collection: &Collection) -> Result<(), CollectionError> {
+    if collection.kind == CollectionType::View {
+        let message =
+            "View collections cannot be truncated since they don't store their own records.";
+        return Err(CollectionError::Refused(message.into()));
+    }
+    if collection.name == crate::auth::superusers::COLLECTION {
+        // PocketBase refuses too: deleting every superuser would lock the dashboard out.
+        let message = "Failed to truncate collection (most likely due to required cascade delete record references).";
+        return Err(CollectionError::Refused(message.into()));
+    }
+    let mut tx = app.store().writer.begin().await?;
+    store::schema::truncate(&mut tx, collection).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Creates or updates every collection of `items` (matched by id, then name); with
+/// `delete_missing`, deletes the non-system collections not listed. All or nothing.
+pub async fn import(
+    app: &App,
+    items: &[Value],
+    delete_missing: bool,
+) -> Result<(), CollectionError> {
+    let mut working: Vec<Collection> = app.collections().to_vec();
+    let mut changes = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let body = item.as_object().ok_or(CollectionError::Malformed)?;
+        let key = |k: &str| {
+            body.get(k)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        let (id, name) = (key("id"), key("name"));
+        let existing = working
+            .iter()
+            .find(|c| !id.is_empty() && c.id == id)
+            .or_else(|| {
+                working
+                    .iter()
+                    .find(|c| !name.is_empty() && c.name.eq_ignore_ascii_case(&name))
+            });
+        let result = match existing.cloned() {
+            Some(old) => prepare_update(&old, body, &working).map(|new| Change::Update(old, new)),
+            None => prepare_new(body, &working).map(Change::Create),
+        };
+        let change = result.map_err(|err| import_error(i, err))?;
+        match &change {
+            Change::Create(c) => working.push(c.clone()),
+            Change::Update(_, c) => {
+                if let Some(slot) = working.iter_mut().find(|w| w.id == c.id) {
+                    *slot = c.clone();
+                }
+            }
+            Change::Delete(_) => {}
+        }
+        changes.push(change);
+    }
+    if delete_missing {
+        let listed = |c: &Collection| {
+            changes
+                .iter()
+                .any(|ch| matches!(ch, Change::Create(n) | Change::Update(_, n) if n.id == c.id))
+        };
+        let doomed: Vec<Collection> = working
+            .iter()
+            .filter(|c| !c.system && !listed(c))
+            .cloned()
+            .collect();
+        let kept: Vec<&Collection> = working
+            .iter()
+            .filter(|c| !doomed.iter().any(|d| d.id == c.id))
+            .collect();
+        if doomed
+            .iter()
+            .any(|d| referencing(d, kept.iter().copied()).is_some())
+        {
+            return Err(CollectionError::Refused(
+                "Failed to import collections.".into(),
+            ));
+        }
+        changes.extend(doomed.into_iter().map(Change::Delete));
+    }
+    apply(app, changes).await
+}
+
+fn import_error(index: usize, err: CollectionError) -> CollectionError {
+    match err {
+        CollectionError::Invalid(fields) => {
+            let mut errors = FieldErrors::new();
+            let mut inner = Map::new();
+            inner.insert(index.to_string(), Value::Object(fields));
+            errors.insert("collections".into(), Value::Object(inner));
+            CollectionError::Invalid(errors)
+        }
+        other => other,
+    }
+}
+
+fn prepare_new(
+    body: &Map<String, Value>,
+    all: &[Collection],
+) -> Result<Collection, CollectionError> {
+    let kind_text = body.get("type").and_then(Value::as_str).unwrap_or("base");
+    let Some(kind) = CollectionType::parse(if kind_text.is_empty() {
+        "base"
+    } else {
+        kind_text
+    }) else {
+        let mut errors = FieldErrors::new();
+        errors.insert(
+            "type".into(),
+            field_error("validation_in_invalid", "Must be a valid value."),
+        );
+        return Err(CollectionError::Invalid(errors));
+    };
+    let mut value = Collection::default_json(kind);
+    Collection::merge_body(&mut value, body);
+    let mut collection = Collection::from_json(&value).map_err(|_| CollectionError::Malformed)?;
+    collection.created = String::new();
+    validate_collection(&collection, None, all).map_err(CollectionError::Invalid)?;
+    collection.touch();
+    Ok(collection)
+}
+
+fn prepare_update(
+    old: &Collection,
+    body: &Map<String, Value>,
+    all: &[Collection],
+) -> Result<Collection, CollectionError> {
+    let mut value = old.storage_json();
+    Collection::merge_body(&mut value, body);
+    let mut new = Collection::from_json(&value).map_err(|_| CollectionError::Malformed)?;
+    new.id = old.id.clone();
+    new.created = old.created.clone();
+    new.system = old.system;
+    retarget_indexes(old, &mut new);
+    validate_collection(&new, Some(old), all).map_err(CollectionError::Invalid)?;
+    new.touch();
+    Ok(new)
+}
+
+/// After a collection or column rename, indexes follow the new names (PocketBase does the
+/// same); untouched index statements keep their original text.
+fn retarget_indexes(old: &Collection, new: &mut Collection) {
+    let renamed: Vec<(String, String)> = new
+        .fields
+        .iter()
+        .filter_map(|n| {
+            old.fields
+                .iter()
+                .find(|o| o.id == n.id && o.name != n.name)
+                .map(|o| (o.name.clone(), n.name.clone()))
+        })
+        .collect();
+    for sql in new.indexes.iter_mut() {
+        let Some(mut index) = Index::parse(sql) else {
+            continue;
+        };
+        let mut changed = false;
+        if index.table.eq_ignore_ascii_case(&old.name) && old.name != new.name {
+            index.table = new.name.clone();
+            changed = true;
+        }
+        for column in index.columns.iter_mut() {
+            let name = column
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            if let Some((_, to)) = renamed
+                .iter()
+                .find(|(from, _)| from.eq_ignore_ascii_case(&name))
+            {
+                *column = format!("{to}{}", &column[name.len()..]);
+                changed = true;
+            }
+        }
+        if changed {
+            *sql = index.to_sql();
+        }
+    }
+}
+
+/// The first collection with a relation field pointing at `target`.
+fn referencing<'a>(
+    target: &Collection,
+    mut others: impl Iterator<Item = &'a Collection>,
+) -> Option<&'a Collection> {
+    others.find(|c| {
+        c.fields.iter().any(|f| matches!(&f.options, FieldOptions::Relation { collection_id, .. } if collection_id == &target.id))
+    })
+}
+
+async fn apply(app: &App, changes: Vec<Change>) -> Result<(), CollectionError> {
+    let mut tx = app.store().writer.begin().await?;
+    for change in &changes {
+        match change {
+            Change::Create(c) => {
+                store::schema::create(&mut tx, c).await?;
+                store::collections::save(&mut tx, c).await?;
+            }
+            Change::Update(old, new) => {
+                store::schema::update(&mut tx, old, new).await?;
+                store::collections::save(&mut tx, new).await?;
+            }
+            Change::Delete(c) => {
+                store::schema::delete(&mut tx, c).await?;
+                store::collections::delete(&mut tx, &c.id).await?;
+            }
+        }
+    }
+    tx.commit().await?;
+    app.reload_collections().await?;
+    Ok(())
+}

@@ -1,0 +1,14 @@
+//! The engine's data model: collections and their fields, records, settings, ids, and the
+//! operations that change collections. No HTTP, no JS, no templates here.
+
+pub mod auth_options;
+pub mod collection;
+pub mod collections;
+pub mod datetime;
+pub mod field;
+pub mod ids;
+pub mod index;
+pub mod record;
+pub mod settings;
+pub mod system;
+pub mod validate;

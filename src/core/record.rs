@@ -1,0 +1,96 @@
+//! Record values: typed per field from a stored row, bound back per field, and serialized
+//! as PocketBase does (§2.2: sorted keys, `collectionId`/`collectionName`, hidden fields out).
+//!
+//! The records issue grows this into full CRUD; the foundation needs reading, writing and
+//! serializing auth records (superusers).
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value, json};
+use sqlx::Sqlite;
+use sqlx::query::Query;
+use sqlx::sqlite::SqliteArguments;
+
+use crate::core::collection::Collection;
+use crate::core::field::{Field, FieldOptions};
+
+/// Shapes a raw `json_object` row: booleans from 0/1, JSON columns parsed, NULLs to the
+/// field type's zero value.
+pub fn from_raw(collection: &Collection, mut raw: Map<String, Value>) -> Map<String, Value> {
+    let mut out = Map::new();
+    for field in &collection.fields {
+        let value = raw.remove(&field.name).unwrap_or(Value::Null);
+        out.insert(field.name.clone(), typed_value(field, value));
+    }
+    out
+}
+
+fn typed_value(field: &Field, value: Value) -> Value {
+    match &field.options {
+        FieldOptions::Bool => {
+            json!(matches!(value, Value::Bool(true)) || value.as_f64().is_some_and(|n| n != 0.0))
+        }
+        FieldOptions::Number { .. } => json!(value.as_f64().unwrap_or(0.0)),
+        FieldOptions::Json { .. } => match value {
+            Value::String(text) => serde_json::from_str(&text).unwrap_or(Value::String(text)),
+            other => other,
+        },
+        FieldOptions::GeoPoint => match value {
+            Value::String(text) => {
+                serde_json::from_str(&text).unwrap_or_else(|_| json!({"lon": 0, "lat": 0}))
+            }
+            _ => json!({"lon": 0, "lat": 0}),
+        },
+        _ if field.is_multiple() => match value {
+            Value::String(text) => serde_json::from_str::<Vec<Value>>(&text)
+                .map(Value::Array)
+                .unwrap_or(json!([])),
+            _ => json!([]),
+        },
+        _ => match value {
+            Value::Null => json!(""),
+            other => other,
+        },
+    }
+}
+
+/// Binds one typed value for its field's column (JSON columns get JSON text).
+pub fn bind_value<'q>(
+    query: Query<'q, Sqlite, SqliteArguments>,
+    field: &Field,
+    value: Option<&Value>,
+) -> Query<'q, Sqlite, SqliteArguments> {
+    let value = value.cloned().unwrap_or(Value::Null);
+    match &field.options {
+        FieldOptions::Bool => query.bind(value.as_bool().unwrap_or(false)),
+        FieldOptions::Number { .. } => query.bind(value.as_f64().unwrap_or(0.0)),
+        FieldOptions::Json { .. } => query.bind((!value.is_null()).then(|| value.to_string())),
+        FieldOptions::GeoPoint => query.bind(value.to_string()),
+        _ if field.is_multiple() => query.bind(if value.is_array() {
+            value.to_string()
+        } else {
+            "[]".into()
+        }),
+        _ => query.bind(value.as_str().unwrap_or_default().to_string()),
+    }
+}
+
+/// The record as the API shows it: sorted keys, hidden fields omitted unless `show_hidden`,
+/// auth records' `password`/`tokenKey` never (§2.2).
+pub fn api_json(collection: &Collection, data: &Map<String, Value>, show_hidden: bool) -> Value {
+    let mut out: BTreeMap<String, Value> = BTreeMap::new();
+    for field in &collection.fields {
+        let never = matches!(field.options, FieldOptions::Password { .. })
+            || (collection.is_auth() && field.name == "tokenKey");
+        if never || (field.hidden && !show_hidden) {
+            continue;
+        }
+        out.insert(
+            field.name.clone(),
+            data.get(&field.name).cloned().unwrap_or(Value::Null),
+        );
+    }
+    out.insert("collectionId".into(), json!(collection.id));
+    out.insert("collectionName".into(), json!(collection.name));
+    Value::Object(out.into_iter().collect())
+}

@@ -1,0 +1,96 @@
+//! Running the HTTP server: open the app, bind, print the banner, serve until SIGINT or
+//! SIGTERM, let in-flight requests finish, then close the database cleanly.
+
+use std::future::Future;
+
+use tokio::net::TcpListener;
+
+use crate::api::{self, HttpConfig, Public};
+use crate::app::{App, Config};
+use crate::auth::superusers;
+use crate::cli::{GlobalArgs, ServeArgs};
+
+/// `satchel serve`.
+pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> Result<(), String> {
+    let app = App::open(Config {
+        data_dir: global.dir.clone(),
+        dev: global.dev,
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    let listener = TcpListener::bind(&args.http)
+        .await
+        .map_err(|e| format!("failed to listen on {}: {e}", args.http))?;
+    let http = HttpConfig {
+        public: Public {
+            dir: global
+                .public_dir
+                .is_dir()
+                .then(|| global.public_dir.clone()),
+            index_fallback: global.index_fallback,
+        },
+        origins: args.origins.clone(),
+    };
+    print_banner(&app, &listener).await;
+    run(listener, app.clone(), http, shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())?;
+    app.close().await;
+    tracing::info!("server stopped, database closed");
+    Ok(())
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves; tests call this with port 0.
+pub async fn run(
+    listener: TcpListener,
+    app: App,
+    http: HttpConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let router =
+        api::router(app, http).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+async fn print_banner(app: &App, listener: &TcpListener) {
+    let base = listener
+        .local_addr()
+        .map(|a| format!("http://{a}"))
+        .unwrap_or_default();
+    println!("Server started at {base}");
+    println!("├─ REST API:  {base}/api/");
+    println!("└─ Dashboard: {base}/_/");
+    if !superusers::any_exists(app).await {
+        println!();
+        println!("(!) No superuser yet. Create the first one with:");
+        println!(
+            "    satchel superuser upsert EMAIL PASS --dir {}",
+            app.config().data_dir.display()
+        );
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

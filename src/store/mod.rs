@@ -1,0 +1,94 @@
+//! Storage: `pb_data/data.db` through sqlx, with PocketBase's pragmas, one writer
+//! connection (every write is serialized in-process) and a pool of read-only readers.
+//!
+//! This module tree is the only place that writes SQL text: `sql` audits every dynamic
+//! string, `schema` turns collection changes into DDL, `collections` and `records` hold
+//! the queries.
+
+pub mod collections;
+pub mod params;
+pub mod records;
+pub mod schema;
+pub mod sql;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+/// The open database: `writer` for every statement that changes data, `reader` for the rest.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pub writer: SqlitePool,
+    pub reader: SqlitePool,
+}
+
+/// PocketBase's migration history, recorded in `_migrations` so that PocketBase itself
+/// treats a Satchel-made data dir as up to date (reference 0.40.6 `_migrations` rows).
+const POCKETBASE_MIGRATIONS: [&str; 8] = [
+    "1640988000_aux_init.go",
+    "1640988000_init.go",
+    "1717233556_v0.23_migrate.go",
+    "1717233557_v0.23_migrate2.go",
+    "1717233558_v0.23_migrate3.go",
+    "1717233559_v0.23_migrate4.go",
+    "1763020353_update_default_auth_alert_templates.go",
+    "1778828400_normalize_indexes.go",
+];
+
+impl Store {
+    /// Opens (creating if needed) `dir/data.db` and applies the system-table migrations.
+    pub async fn open(dir: &Path) -> Result<Store, sqlx::Error> {
+        std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;
+        let url = format!("sqlite://{}", dir.join("data.db").display());
+        // PocketBase's DSN: busy_timeout(10000), WAL, journal_size_limit(200000000),
+        // synchronous(NORMAL), foreign_keys(ON), temp_store(MEMORY), cache_size(-32000).
+        let options = SqliteConnectOptions::from_str(&url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true)
+            .pragma("temp_store", "MEMORY")
+            .pragma("cache_size", "-32000")
+            .pragma("journal_size_limit", "200000000");
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await?;
+        sqlx::migrate!()
+            .run(&writer)
+            .await
+            .map_err(|e| sqlx::Error::Migrate(Box::new(e)))?;
+        let readers =
+            std::thread::available_parallelism().map_or(4, |n| (n.get() * 2).max(4)) as u32;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(readers)
+            .connect_with(options.read_only(true))
+            .await?;
+        let store = Store { writer, reader };
+        store.record_pocketbase_history().await?;
+        Ok(store)
+    }
+
+    async fn record_pocketbase_history(&self) -> Result<(), sqlx::Error> {
+        let applied = chrono::Utc::now().timestamp_micros();
+        for file in POCKETBASE_MIGRATIONS {
+            sqlx::query("INSERT OR IGNORE INTO `_migrations` (file, applied) VALUES (?, ?)")
+                .bind(file)
+                .bind(applied)
+                .execute(&self.writer)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Closes both pools, checkpointing the WAL.
+    pub async fn close(&self) {
+        self.reader.close().await;
+        self.writer.close().await;
+    }
+}
