@@ -9,6 +9,7 @@ use crate::core::collection::{Collection, CollectionType};
 use crate::core::field::FieldOptions;
 use crate::core::index::Index;
 use crate::core::validate::validate_collection;
+use crate::core::view;
 use crate::error::{FieldErrors, field_error};
 use crate::store;
 
@@ -39,7 +40,7 @@ enum Change {
 /// Creates a collection from an API body.
 pub async fn create(app: &App, body: &Map<String, Value>) -> Result<Collection, CollectionError> {
     let all = app.collections();
-    let collection = prepare_new(body, &all)?;
+    let collection = prepare_new(app, body, &all).await?;
     apply(app, vec![Change::Create(collection.clone())]).await?;
     Ok(app.collection(&collection.id).unwrap_or(collection))
 }
@@ -51,7 +52,7 @@ pub async fn update(
     body: &Map<String, Value>,
 ) -> Result<Collection, CollectionError> {
     let all = app.collections();
-    let new = prepare_update(old, body, &all)?;
+    let new = prepare_update(app, old, body, &all).await?;
     apply(app, vec![Change::Update(old.clone(), new.clone())]).await?;
     Ok(app.collection(&new.id).unwrap_or(new))
 }
@@ -63,6 +64,10 @@ pub async fn delete(app: &App, collection: &Collection) -> Result<(), Collection
         return Err(CollectionError::Refused(
             "Failed to delete collection.".into(),
         ));
+    }
+    // A view reading this collection would break (SQLite lets the table go and fails later).
+    if all.iter().any(|c| c.kind == CollectionType::View && mentions(&c.view_query, &collection.name)) {
+        return Err(CollectionError::Refused("Failed to delete collection.".into()));
     }
     if let Some(other) = referencing(collection, all.iter().filter(|c| c.id != collection.id)) {
         let message = format!(
@@ -119,8 +124,8 @@ pub async fn import(
                     .find(|c| !name.is_empty() && c.name.eq_ignore_ascii_case(&name))
             });
         let result = match existing.cloned() {
-            Some(old) => prepare_update(&old, body, &working).map(|new| Change::Update(old, new)),
-            None => prepare_new(body, &working).map(Change::Create),
+            Some(old) => prepare_update(app, &old, body, &working).await.map(|new| Change::Update(old, new)),
+            None => prepare_new(app, body, &working).await.map(Change::Create),
         };
         let change = result.map_err(|err| import_error(i, err))?;
         match &change {
@@ -175,7 +180,8 @@ fn import_error(index: usize, err: CollectionError) -> CollectionError {
     }
 }
 
-fn prepare_new(
+async fn prepare_new(
+    app: &App,
     body: &Map<String, Value>,
     all: &[Collection],
 ) -> Result<Collection, CollectionError> {
@@ -196,12 +202,13 @@ fn prepare_new(
     Collection::merge_body(&mut value, body);
     let mut collection = Collection::from_json(&value).map_err(|_| CollectionError::Malformed)?;
     collection.created = String::new();
-    validate_collection(&collection, None, all).map_err(CollectionError::Invalid)?;
+    check(app, &mut collection, None, all).await?;
     collection.touch();
     Ok(collection)
 }
 
-fn prepare_update(
+async fn prepare_update(
+    app: &App,
     old: &Collection,
     body: &Map<String, Value>,
     all: &[Collection],
@@ -213,9 +220,31 @@ fn prepare_update(
     new.created = old.created.clone();
     new.system = old.system;
     retarget_indexes(old, &mut new);
-    validate_collection(&new, Some(old), all).map_err(CollectionError::Invalid)?;
+    check(app, &mut new, Some(old), all).await?;
     new.touch();
     Ok(new)
+}
+
+/// Infers a view's fields, then validates; both sets of field errors are reported together.
+async fn check(
+    app: &App,
+    collection: &mut Collection,
+    old: Option<&Collection>,
+    all: &[Collection],
+) -> Result<(), CollectionError> {
+    let mut errors = FieldErrors::new();
+    if collection.kind == CollectionType::View {
+        if let Err(view_errors) = view::infer_fields(app.store(), collection, all).await {
+            errors.extend(view_errors);
+        }
+    }
+    let others: Vec<Collection> = all.iter().filter(|c| old.is_none_or(|o| o.id != c.id)).cloned().collect();
+    if let Err(invalid) = validate_collection(collection, old, &others) {
+        for (key, value) in invalid {
+            errors.entry(key).or_insert(value);
+        }
+    }
+    if errors.is_empty() { Ok(()) } else { Err(CollectionError::Invalid(errors)) }
 }
 
 /// After a collection or column rename, indexes follow the new names (PocketBase does the
@@ -258,6 +287,13 @@ fn retarget_indexes(old: &Collection, new: &mut Collection) {
             *sql = index.to_sql();
         }
     }
+}
+
+/// Whether `query` mentions `name` as a whole identifier (case-insensitive).
+fn mentions(query: &str, name: &str) -> bool {
+    query
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .any(|word| word.eq_ignore_ascii_case(name))
 }
 
 /// The first collection with a relation field pointing at `target`.

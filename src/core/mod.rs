@@ -12,3 +12,4 @@ pub mod record;
 pub mod settings;
 pub mod system;
 pub mod validate;
+pub mod view;

@@ -14,7 +14,8 @@ use crate::store::sql::is_valid_identifier;
 /// Names a user field may not take: they would collide with record JSON keys.
 const RESERVED_FIELD_NAMES: [&str; 3] = ["expand", "collectionId", "collectionName"];
 
-/// Validates `new` against the other collections; `old` is the stored version on update.
+/// Validates `new` against `others` (every collection except the stored version of this
+/// one); `old` is that stored version on update.
 pub fn validate_collection(
     new: &Collection,
     old: Option<&Collection>,
@@ -32,9 +33,6 @@ pub fn validate_collection(
                 "Collection type cannot be changed.",
             ),
         );
-    }
-    if new.kind == CollectionType::View && new.view_query.trim().is_empty() {
-        errors.insert("viewQuery".into(), required());
     }
     let field_errors = check_fields(new, old, others);
     if !field_errors.is_empty() {
@@ -90,9 +88,7 @@ fn check_name(new: &Collection, old: Option<&Collection>, others: &[Collection])
             "System collection name cannot be changed.",
         ));
     }
-    let taken = others
-        .iter()
-        .any(|c| c.id != new.id && c.name.eq_ignore_ascii_case(name));
+    let taken = others.iter().any(|c| c.name.eq_ignore_ascii_case(name));
     taken.then(|| {
         field_error(
             "validation_collection_name_exists",
@@ -384,7 +380,7 @@ fn check_indexes(collection: &Collection, others: &[Collection]) -> Map<String, 
             )),
             Some(ix)
                 if names.iter().any(|n| n.eq_ignore_ascii_case(&ix.name))
-                    || index_name_taken(&ix, collection, others) =>
+                    || index_name_taken(&ix, others) =>
             {
                 Some(field_error(
                     "validation_existing_index_name",
@@ -414,10 +410,9 @@ fn check_indexes(collection: &Collection, others: &[Collection]) -> Map<String, 
     errors
 }
 
-fn index_name_taken(ix: &Index, collection: &Collection, others: &[Collection]) -> bool {
+fn index_name_taken(ix: &Index, others: &[Collection]) -> bool {
     others
         .iter()
-        .filter(|c| c.id != collection.id)
         .flat_map(|c| &c.indexes)
         .filter_map(|sql| Index::parse(sql))
         .any(|o| o.name.eq_ignore_ascii_case(&ix.name))

@@ -225,3 +225,28 @@ async fn rebuild_column(
     )
     .await
 }
+
+/// The column names a view query yields, found by creating it as a temporary view in a
+/// transaction that is rolled back. `Err` carries SQLite's message.
+pub async fn view_columns(pool: &sqlx::SqlitePool, query: &str) -> Result<Vec<String>, String> {
+    let mut tx = pool.begin().await.map_err(|e| e.to_string())?;
+    let probe = format!("CREATE TEMP VIEW `_satchel_view_probe` AS SELECT * FROM ({query})");
+    let created = exec(&mut tx, probe).await;
+    let columns = match created {
+        Ok(()) => sqlx::query_scalar::<_, String>("SELECT name FROM pragma_table_info('_satchel_view_probe', 'temp')")
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(|e| sqlite_message(&e)),
+        Err(err) => Err(sqlite_message(&err)),
+    };
+    let _ = tx.rollback().await;
+    columns
+}
+
+/// SQLite's own message for a failed statement, without sqlx's wrapping.
+fn sqlite_message(err: &sqlx::Error) -> String {
+    match err {
+        sqlx::Error::Database(db) => db.message().to_string(),
+        other => other.to_string(),
+    }
+}
