@@ -189,7 +189,12 @@ impl Collection {
         // A field named `id` is always the system primary key (PocketBase forces the flags
         // on a user-supplied text `id`; another type is a validation error).
         if let Some(id) = self.fields.iter_mut().find(|f| f.name == "id") {
-            if let FieldOptions::Text { primary_key, pattern, .. } = &mut id.options {
+            if let FieldOptions::Text {
+                primary_key,
+                pattern,
+                ..
+            } = &mut id.options
+            {
                 *primary_key = true;
                 if pattern.is_empty() {
                     *pattern = "^[a-z0-9]+$".into();

@@ -66,8 +66,13 @@ pub async fn delete(app: &App, collection: &Collection) -> Result<(), Collection
         ));
     }
     // A view reading this collection would break (SQLite lets the table go and fails later).
-    if all.iter().any(|c| c.kind == CollectionType::View && mentions(&c.view_query, &collection.name)) {
-        return Err(CollectionError::Refused("Failed to delete collection.".into()));
+    if all
+        .iter()
+        .any(|c| c.kind == CollectionType::View && mentions(&c.view_query, &collection.name))
+    {
+        return Err(CollectionError::Refused(
+            "Failed to delete collection.".into(),
+        ));
     }
     if let Some(other) = referencing(collection, all.iter().filter(|c| c.id != collection.id)) {
         let message = format!(
@@ -124,7 +129,9 @@ pub async fn import(
                     .find(|c| !name.is_empty() && c.name.eq_ignore_ascii_case(&name))
             });
         let result = match existing.cloned() {
-            Some(old) => prepare_update(app, &old, body, &working).await.map(|new| Change::Update(old, new)),
+            Some(old) => prepare_update(app, &old, body, &working)
+                .await
+                .map(|new| Change::Update(old, new)),
             None => prepare_new(app, body, &working).await.map(Change::Create),
         };
         let change = result.map_err(|err| import_error(i, err))?;
@@ -238,13 +245,21 @@ async fn check(
             errors.extend(view_errors);
         }
     }
-    let others: Vec<Collection> = all.iter().filter(|c| old.is_none_or(|o| o.id != c.id)).cloned().collect();
+    let others: Vec<Collection> = all
+        .iter()
+        .filter(|c| old.is_none_or(|o| o.id != c.id))
+        .cloned()
+        .collect();
     if let Err(invalid) = validate_collection(collection, old, &others) {
         for (key, value) in invalid {
             errors.entry(key).or_insert(value);
         }
     }
-    if errors.is_empty() { Ok(()) } else { Err(CollectionError::Invalid(errors)) }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(CollectionError::Invalid(errors))
+    }
 }
 
 /// After a collection or column rename, indexes follow the new names (PocketBase does the

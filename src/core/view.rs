@@ -9,21 +9,41 @@ use crate::error::{FieldErrors, field_error};
 use crate::store::{self, Store};
 
 /// Normalizes the view query and fills `collection.fields` from its columns.
-pub async fn infer_fields(store: &Store, collection: &mut Collection, all: &[Collection]) -> Result<(), FieldErrors> {
-    let query = collection.view_query.trim().trim_end_matches(';').trim().to_string();
+pub async fn infer_fields(
+    store: &Store,
+    collection: &mut Collection,
+    all: &[Collection],
+) -> Result<(), FieldErrors> {
+    let query = collection
+        .view_query
+        .trim()
+        .trim_end_matches(';')
+        .trim()
+        .to_string();
     collection.view_query = query.clone();
     let columns = if query.is_empty() {
         Err(field_error("validation_required", "Cannot be blank."))
     } else if query.contains(';') || !starts_with_select(&query) {
-        Err(field_error("validation_invalid_view_query", "Invalid query - only a single SELECT statement is allowed."))
+        Err(field_error(
+            "validation_invalid_view_query",
+            "Invalid query - only a single SELECT statement is allowed.",
+        ))
     } else {
         store::schema::view_columns(&store.writer, &query)
             .await
-            .map_err(|raw| field_error("validation_invalid_view_query", &format!("Invalid query - {raw}.")))
+            .map_err(|raw| {
+                field_error(
+                    "validation_invalid_view_query",
+                    &format!("Invalid query - {raw}."),
+                )
+            })
     };
     let columns = columns.map_err(|query_error| {
         let mut errors = FieldErrors::new();
-        errors.insert("fields".into(), field_error("validation_required", "Cannot be blank."));
+        errors.insert(
+            "fields".into(),
+            field_error("validation_required", "Cannot be blank."),
+        );
         errors.insert("viewQuery".into(), query_error);
         errors
     })?;
@@ -41,7 +61,10 @@ pub async fn infer_fields(store: &Store, collection: &mut Collection, all: &[Col
             Field::new(&column, FieldOptions::Json { max_size: 0 })
         };
         // Keep ids stable across query edits when the column keeps its name and type.
-        if let Some(old) = previous.iter().find(|f| f.name == field.name && f.kind() == field.kind()) {
+        if let Some(old) = previous
+            .iter()
+            .find(|f| f.name == field.name && f.kind() == field.kind())
+        {
             field.id = old.id.clone();
         }
         if field.id.is_empty() {
@@ -53,7 +76,11 @@ pub async fn infer_fields(store: &Store, collection: &mut Collection, all: &[Col
 }
 
 fn starts_with_select(query: &str) -> bool {
-    let head: String = query.chars().take(6).collect::<String>().to_ascii_lowercase();
+    let head: String = query
+        .chars()
+        .take(6)
+        .collect::<String>()
+        .to_ascii_lowercase();
     head.starts_with("select") || head.starts_with("with")
 }
 

@@ -233,10 +233,12 @@ pub async fn view_columns(pool: &sqlx::SqlitePool, query: &str) -> Result<Vec<St
     let probe = format!("CREATE TEMP VIEW `_satchel_view_probe` AS SELECT * FROM ({query})");
     let created = exec(&mut tx, probe).await;
     let columns = match created {
-        Ok(()) => sqlx::query_scalar::<_, String>("SELECT name FROM pragma_table_info('_satchel_view_probe', 'temp')")
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(|e| sqlite_message(&e)),
+        Ok(()) => sqlx::query_scalar::<_, String>(
+            "SELECT name FROM pragma_table_info('_satchel_view_probe', 'temp')",
+        )
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(|e| sqlite_message(&e)),
         Err(err) => Err(sqlite_message(&err)),
     };
     let _ = tx.rollback().await;

@@ -1,0 +1,256 @@
+//! Test helpers: start the real server on `127.0.0.1:0` with a temp data dir, and a tiny
+//! HTTP/1.1 client (no extra dependencies) that returns status, headers and body.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
+
+use satchel::api::{HttpConfig, Public};
+use satchel::app::{App, Config};
+
+pub const ADMIN_EMAIL: &str = "admin@example.com";
+pub const ADMIN_PASSWORD: &str = "pass-123456";
+
+/// A running server; dropping it stops the server (the shutdown sender goes away).
+pub struct TestServer {
+    pub addr: std::net::SocketAddr,
+    pub app: App,
+    pub dir: tempfile::TempDir,
+    stop: oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        Self::start_with(None).await
+    }
+
+    /// Starts with `pb_public` set to `public` (if given).
+    pub async fn start_with(public: Option<PathBuf>) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        Self::start_in(dir, public).await
+    }
+
+    /// Starts on an existing temp dir (its `pb_data` is reused).
+    pub async fn start_in(dir: tempfile::TempDir, public: Option<PathBuf>) -> TestServer {
+        let app = App::open(Config {
+            data_dir: data_dir(dir.path()),
+            dev: false,
+        })
+        .await
+        .expect("app opens");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let http = HttpConfig {
+            public: Public {
+                dir: public,
+                index_fallback: true,
+            },
+            origins: vec!["*".into()],
+        };
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(satchel::server::run(listener, app.clone(), http, async {
+            let _ = stopped.await;
+        }));
+        TestServer {
+            addr,
+            app,
+            dir,
+            stop,
+            task,
+        }
+    }
+
+    /// Stops the server (in-flight requests finish) and closes the database; returns the
+    /// temp dir so a test can reopen it.
+    pub async fn stop(self) -> tempfile::TempDir {
+        let TestServer {
+            app,
+            dir,
+            stop,
+            task,
+            ..
+        } = self;
+        let _ = stop.send(());
+        task.await.expect("server task").expect("server ran");
+        app.close().await;
+        dir
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// Creates the test superuser (once) and returns a fresh auth token for it.
+    pub async fn superuser_token(&self) -> String {
+        satchel::auth::superusers::upsert(&self.app, ADMIN_EMAIL, ADMIN_PASSWORD)
+            .await
+            .expect("superuser");
+        let body = format!(r#"{{"identity":"{ADMIN_EMAIL}","password":"{ADMIN_PASSWORD}"}}"#);
+        let res = self
+            .post(
+                "/api/collections/_superusers/auth-with-password",
+                None,
+                &body,
+            )
+            .await;
+        assert_eq!(res.status, 200, "superuser login: {}", res.body);
+        res.json()["token"].as_str().expect("token").to_string()
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Response {
+        self.request("GET", path, token, None).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: &str) -> Response {
+        self.request("POST", path, token, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, token: Option<&str>, body: &str) -> Response {
+        self.request("PATCH", path, token, Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, token: Option<&str>, body: &str) -> Response {
+        self.request("PUT", path, token, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> Response {
+        self.request("DELETE", path, token, None).await
+    }
+
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+    ) -> Response {
+        let mut headers = vec![];
+        if let Some(token) = token {
+            headers.push(("Authorization", token.to_string()));
+        }
+        if body.is_some() {
+            headers.push(("Content-Type", "application/json".to_string()));
+        }
+        let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        send(
+            self.addr,
+            method,
+            path,
+            &headers,
+            body.unwrap_or_default().as_bytes(),
+        )
+        .await
+    }
+}
+
+/// The `pb_data` dir inside a temp dir.
+pub fn data_dir(root: &Path) -> PathBuf {
+    root.join("pb_data")
+}
+
+/// One HTTP response.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Response {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.body))
+    }
+
+    /// The first value of a header (case-insensitive name).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of a header, in order.
+    pub fn header_all(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+}
+
+/// Sends one request with `Connection: close` and reads the whole response.
+pub async fn send(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Response {
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+    stream.write_all(head.as_bytes()).await.expect("write head");
+    stream.write_all(body).await.expect("write body");
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.expect("read");
+    parse_response(&raw)
+}
+
+fn parse_response(raw: &[u8]) -> Response {
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("header end");
+    let head = String::from_utf8_lossy(&raw[..split]).to_string();
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().expect("status line");
+    let status: u16 = status_line
+        .split(' ')
+        .nth(1)
+        .expect("status")
+        .parse()
+        .expect("status code");
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    let mut body = raw[split + 4..].to_vec();
+    let chunked = headers
+        .iter()
+        .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
+    if chunked {
+        body = dechunk(&body);
+    }
+    Response {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&body).to_string(),
+    }
+}
+
+fn dechunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let Some(end) = data.windows(2).position(|w| w == b"\r\n") else {
+            return out;
+        };
+        let size =
+            usize::from_str_radix(String::from_utf8_lossy(&data[..end]).trim(), 16).unwrap_or(0);
+        if size == 0 {
+            return out;
+        }
+        out.extend_from_slice(&data[end + 2..end + 2 + size]);
+        data = &data[end + 2 + size + 2..];
+    }
+}
