@@ -219,18 +219,20 @@ impl Collection {
                 }
             }
         }
-        for i in 0..self.fields.len() {
-            if self.fields[i].id.is_empty() {
-                let base = ids::field_id(self.fields[i].kind(), &self.fields[i].name);
-                let mut candidate = base.clone();
-                let mut n = 2;
-                while self.fields.iter().any(|f| f.id == candidate) {
-                    candidate = format!("{base}{n}");
-                    n += 1;
-                }
-                self.fields[i].id = candidate;
+        // Fields are keyed by id, as in PocketBase's FieldsList: a later field with the same
+        // (given or generated) id replaces the earlier one in its position, so the same
+        // name sent twice keeps the last definition.
+        let mut unique: Vec<Field> = Vec::with_capacity(self.fields.len());
+        for mut field in std::mem::take(&mut self.fields) {
+            if field.id.is_empty() {
+                field.id = ids::field_id(field.kind(), &field.name);
+            }
+            match unique.iter_mut().find(|f| f.id == field.id) {
+                Some(slot) => *slot = field,
+                None => unique.push(field),
             }
         }
+        self.fields = unique;
         if self.id.is_empty() {
             self.id = ids::collection_id(self.kind.as_str(), &self.name);
         }

@@ -230,8 +230,8 @@ impl FieldOptions {
             }
             FieldOptions::Number { min, max, only_int } => {
                 m.extend([
-                    ("min", json!(min)),
-                    ("max", json!(max)),
+                    ("min", min.map_or(Value::Null, number_json)),
+                    ("max", max.map_or(Value::Null, number_json)),
                     ("onlyInt", json!(only_int)),
                 ]);
             }
@@ -412,6 +412,16 @@ impl Field {
             }
             _ => "TEXT DEFAULT '' NOT NULL",
         }
+    }
+}
+
+/// A number as Go's JSON encoder writes a float64: whole values without a fraction (`3`,
+/// not `3.0`).
+pub fn number_json(n: f64) -> Value {
+    if n.fract() == 0.0 && n.abs() < 9e15 {
+        json!(n as i64)
+    } else {
+        json!(n)
     }
 }
 

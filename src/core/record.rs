@@ -12,7 +12,7 @@ use sqlx::query::Query;
 use sqlx::sqlite::SqliteArguments;
 
 use crate::core::collection::Collection;
-use crate::core::field::{Field, FieldOptions};
+use crate::core::field::{Field, FieldOptions, number_json};
 
 /// Shapes a raw `json_object` row: booleans from 0/1, JSON columns parsed, NULLs to the
 /// field type's zero value.
@@ -30,7 +30,7 @@ fn typed_value(field: &Field, value: Value) -> Value {
         FieldOptions::Bool => {
             json!(matches!(value, Value::Bool(true)) || value.as_f64().is_some_and(|n| n != 0.0))
         }
-        FieldOptions::Number { .. } => json!(value.as_f64().unwrap_or(0.0)),
+        FieldOptions::Number { .. } => number_json(value.as_f64().unwrap_or(0.0)),
         FieldOptions::Json { .. } => match value {
             Value::String(text) => serde_json::from_str(&text).unwrap_or(Value::String(text)),
             other => other,
