@@ -59,16 +59,13 @@ async fn print_banner(app: &App, listener: &TcpListener) {
         .local_addr()
         .map(|a| format!("http://{a}"))
         .unwrap_or_default();
-    println!("Server started at {base}");
+    let now = chrono::Local::now().format("%Y/%m/%d %H:%M:%S");
+    println!("{now} Server started at {base}");
     println!("├─ REST API:  {base}/api/");
     println!("└─ Dashboard: {base}/_/");
     if !superusers::any_exists(app).await {
         println!();
-        println!("(!) No superuser yet. Create the first one with:");
-        println!(
-            "    satchel superuser upsert EMAIL PASS --dir {}",
-            app.config().data_dir.display()
-        );
+        println!("(!) Create your first superuser by running: satchel superuser upsert EMAIL PASS");
     }
 }
 

@@ -23,18 +23,26 @@ pub async fn load_all(pool: &SqlitePool) -> Result<Vec<Collection>, sqlx::Error>
     let rows = sqlx::query(sql).fetch_all(pool).await?;
     let mut collections = Vec::with_capacity(rows.len());
     for row in rows {
-        let parse = |column: &str| -> Value {
-            let text: String = row.try_get(column).unwrap_or_default();
-            serde_json::from_str(&text).unwrap_or(Value::Null)
+        // JSON columns may hold TEXT or BLOB; a value that does not parse makes the whole
+        // row unreadable rather than silently empty.
+        let parse = |column: &str| -> Option<Value> {
+            let bytes: Vec<u8> = row.try_get(column).ok()?;
+            serde_json::from_slice(&bytes).ok()
         };
-        let options = parse("options");
+        let id: String = row.try_get("id")?;
+        let (Some(fields), Some(indexes), Some(options)) =
+            (parse("fields"), parse("indexes"), parse("options"))
+        else {
+            tracing::error!(%id, "collection row with unreadable JSON skipped");
+            continue;
+        };
         let value = json!({
-            "id": row.try_get::<String, _>("id")?,
+            "id": id,
             "system": row.try_get::<bool, _>("system")?,
             "type": row.try_get::<String, _>("type")?,
             "name": row.try_get::<String, _>("name")?,
-            "fields": parse("fields"),
-            "indexes": parse("indexes"),
+            "fields": fields,
+            "indexes": indexes,
             "listRule": row.try_get::<Option<String>, _>("listRule")?,
             "viewRule": row.try_get::<Option<String>, _>("viewRule")?,
             "createRule": row.try_get::<Option<String>, _>("createRule")?,

@@ -5,17 +5,20 @@ use sqlx::SqlitePool;
 
 use crate::core::datetime;
 
-/// The JSON value stored under `id`, if any (unparseable text counts as missing).
+/// The JSON value stored under `id`, if any (unparseable content counts as missing).
 pub async fn get(pool: &SqlitePool, id: &str) -> Result<Option<Value>, sqlx::Error> {
-    let text: Option<Option<String>> =
+    // PocketBase stores the value as a BLOB; TEXT (a hand-edited row) reads the same way.
+    let bytes: Option<Option<Vec<u8>>> =
         sqlx::query_scalar("SELECT value FROM `_params` WHERE id = ?")
             .bind(id)
             .fetch_optional(pool)
             .await?;
-    Ok(text.flatten().and_then(|t| serde_json::from_str(&t).ok()))
+    Ok(bytes
+        .flatten()
+        .and_then(|b| serde_json::from_slice(&b).ok()))
 }
 
-/// Stores `value` under `id`, keeping the row's `created`.
+/// Stores `value` under `id` as a BLOB (as PocketBase does), keeping the row's `created`.
 pub async fn set(pool: &SqlitePool, id: &str, value: &Value) -> Result<(), sqlx::Error> {
     let now = datetime::now();
     sqlx::query(
@@ -23,7 +26,7 @@ pub async fn set(pool: &SqlitePool, id: &str, value: &Value) -> Result<(), sqlx:
          ON CONFLICT(id) DO UPDATE SET value = excluded.value, updated = excluded.updated",
     )
     .bind(id)
-    .bind(value.to_string())
+    .bind(value.to_string().into_bytes())
     .bind(&now)
     .bind(&now)
     .execute(pool)
