@@ -163,7 +163,7 @@ impl AuthOptions {
         let mut value = serde_json::to_value(self).unwrap_or(Value::Null);
         for (key, _) in self.tokens() {
             if let Some(token) = value.get_mut(key).and_then(Value::as_object_mut) {
-                token.remove("secret");
+                token.shift_remove("secret");
             }
         }
         if let Some(providers) = value

@@ -188,20 +188,19 @@ impl Collection {
     fn fill_defaults(&mut self) {
         // A field named `id` is always the system primary key (PocketBase forces the flags
         // on a user-supplied text `id`; another type is a validation error).
-        if let Some(id) = self.fields.iter_mut().find(|f| f.name == "id") {
-            if let FieldOptions::Text {
+        if let Some(id) = self.fields.iter_mut().find(|f| f.name == "id")
+            && let FieldOptions::Text {
                 primary_key,
                 pattern,
                 ..
             } = &mut id.options
-            {
-                *primary_key = true;
-                if pattern.is_empty() {
-                    *pattern = "^[a-z0-9]+$".into();
-                }
-                id.system = true;
-                id.required = true;
+        {
+            *primary_key = true;
+            if pattern.is_empty() {
+                *pattern = "^[a-z0-9]+$".into();
             }
+            id.system = true;
+            id.required = true;
         }
         if self.kind != CollectionType::View {
             let required = match self.kind {
@@ -432,7 +431,7 @@ mod tests {
         assert_eq!(c.id, "pbc_1125843985");
         assert_eq!(
             c.fields[0].to_json(),
-            id_field().to_json_with_id("text3208210256")
+            id_field().json_with_id("text3208210256")
         );
         assert_eq!(c.fields[1].id, "text724990059");
     }
@@ -462,7 +461,7 @@ mod tests {
     }
 
     impl Field {
-        fn to_json_with_id(mut self, id: &str) -> Value {
+        fn json_with_id(mut self, id: &str) -> Value {
             self.id = id.to_string();
             self.to_json()
         }

@@ -33,7 +33,8 @@ impl From<sqlx::Error> for CollectionError {
 
 enum Change {
     Create(Collection),
-    Update(Collection, Collection),
+    /// The stored version and its replacement (boxed: two collections are large).
+    Update(Box<Collection>, Box<Collection>),
     Delete(Collection),
 }
 
@@ -53,7 +54,11 @@ pub async fn update(
 ) -> Result<Collection, CollectionError> {
     let all = app.collections();
     let new = prepare_update(app, old, body, &all).await?;
-    apply(app, vec![Change::Update(old.clone(), new.clone())]).await?;
+    apply(
+        app,
+        vec![Change::Update(Box::new(old.clone()), Box::new(new.clone()))],
+    )
+    .await?;
     Ok(app.collection(&new.id).unwrap_or(new))
 }
 
@@ -131,7 +136,7 @@ pub async fn import(
         let result = match existing.cloned() {
             Some(old) => prepare_update(app, &old, body, &working)
                 .await
-                .map(|new| Change::Update(old, new)),
+                .map(|new| Change::Update(Box::new(old), Box::new(new))),
             None => prepare_new(app, body, &working).await.map(Change::Create),
         };
         let change = result.map_err(|err| import_error(i, err))?;
@@ -139,7 +144,7 @@ pub async fn import(
             Change::Create(c) => working.push(c.clone()),
             Change::Update(_, c) => {
                 if let Some(slot) = working.iter_mut().find(|w| w.id == c.id) {
-                    *slot = c.clone();
+                    *slot = (**c).clone();
                 }
             }
             Change::Delete(_) => {}
@@ -148,9 +153,11 @@ pub async fn import(
     }
     if delete_missing {
         let listed = |c: &Collection| {
-            changes
-                .iter()
-                .any(|ch| matches!(ch, Change::Create(n) | Change::Update(_, n) if n.id == c.id))
+            changes.iter().any(|ch| match ch {
+                Change::Create(n) => n.id == c.id,
+                Change::Update(_, n) => n.id == c.id,
+                Change::Delete(_) => false,
+            })
         };
         let doomed: Vec<Collection> = working
             .iter()
@@ -240,10 +247,10 @@ async fn check(
     all: &[Collection],
 ) -> Result<(), CollectionError> {
     let mut errors = FieldErrors::new();
-    if collection.kind == CollectionType::View {
-        if let Err(view_errors) = view::infer_fields(app.store(), collection, all).await {
-            errors.extend(view_errors);
-        }
+    if collection.kind == CollectionType::View
+        && let Err(view_errors) = view::infer_fields(app.store(), collection, all).await
+    {
+        errors.extend(view_errors);
     }
     let others: Vec<Collection> = all
         .iter()

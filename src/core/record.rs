@@ -19,7 +19,7 @@ use crate::core::field::{Field, FieldOptions, number_json};
 pub fn from_raw(collection: &Collection, mut raw: Map<String, Value>) -> Map<String, Value> {
     let mut out = Map::new();
     for field in &collection.fields {
-        let value = raw.remove(&field.name).unwrap_or(Value::Null);
+        let value = raw.swap_remove(&field.name).unwrap_or(Value::Null);
         out.insert(field.name.clone(), typed_value(field, value));
     }
     out

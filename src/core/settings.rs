@@ -61,7 +61,7 @@ impl Settings {
         for pointer in SECRETS {
             let (parent, key) = pointer.rsplit_once('/').unwrap_or_default();
             if let Some(obj) = value.pointer_mut(parent).and_then(Value::as_object_mut) {
-                obj.remove(key);
+                obj.shift_remove(key);
             }
         }
         value

@@ -1,0 +1,173 @@
+//! `/api/settings` (§8) against the real server: defaults, deep-merge patch, validation with
+//! nested field errors, secrets never returned, persistence across restarts.
+
+mod common;
+
+use common::TestServer;
+use serde_json::{Value, json};
+
+#[tokio::test]
+async fn defaults_are_pocketbase_defaults() {
+    let server = TestServer::start().await;
+    let token = server.superuser_token().await;
+    let res = server.get("/api/settings", Some(&token)).await;
+    assert_eq!(res.status, 200);
+    let expected = json!({
+        "superuserIPs": [],
+        "smtp": {"enabled": false, "port": 587, "host": "smtp.example.com", "username": "", "authMethod": "",
+            "tls": false, "localName": ""},
+        "backups": {"cron": "", "cronMaxKeep": 3, "s3": {"enabled": false, "bucket": "", "region": "",
+            "endpoint": "", "accessKey": "", "forcePathStyle": false}},
+        "s3": {"enabled": false, "bucket": "", "region": "", "endpoint": "", "accessKey": "", "forcePathStyle": false},
+        "meta": {"accentColor": "#1055c9", "appName": "Acme", "appURL": "http://localhost:8090",
+            "senderName": "Support", "senderAddress": "support@example.com", "hideControls": false},
+        "rateLimits": {"rules": [
+            {"label": "*:auth", "audience": "", "duration": 3, "maxRequests": 2},
+            {"label": "*:create", "audience": "", "duration": 5, "maxRequests": 20},
+            {"label": "/api/batch", "audience": "", "duration": 1, "maxRequests": 3},
+            {"label": "/api/", "audience": "", "duration": 10, "maxRequests": 300}],
+            "excludedIPs": [], "enabled": false},
+        "trustedProxy": {"headers": [], "useLeftmostIP": false},
+        "batch": {"enabled": false, "maxRequests": 50, "timeout": 3, "maxBodySize": 0},
+        "logs": {"maxDataSize": 0, "maxDays": 5, "minLevel": 0, "logIP": true, "logAuthId": false}
+    });
+    // Compare the text too: key order is part of PocketBase's output.
+    assert_eq!(res.body, expected.to_string());
+}
+
+#[tokio::test]
+async fn patch_deep_merges_hides_secrets_and_persists() {
+    let server = TestServer::start().await;
+    let token = server.superuser_token().await;
+    let res = server
+        .patch(
+            "/api/settings",
+            Some(&token),
+            r#"{"meta":{"appName":"Satchel"},"smtp":{"password":"s3cret","username":"mailer"}}"#,
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    let json = res.json();
+    assert_eq!(json["meta"]["appName"], "Satchel");
+    assert_eq!(json["meta"]["senderName"], "Support", "untouched keys stay");
+    assert_eq!(json["smtp"]["username"], "mailer");
+    assert!(json["smtp"].get("password").is_none());
+    assert!(!res.body.contains("s3cret"));
+    assert_eq!(server.get("/api/settings", Some(&token)).await.json(), json);
+
+    let dir = server.stop().await;
+    let server = TestServer::start_in(dir, None).await;
+    let token = server.superuser_token().await;
+    assert_eq!(server.get("/api/settings", Some(&token)).await.json(), json);
+    let stored = satchel::store::params::get(&server.app.store().reader, "settings")
+        .await
+        .expect("read")
+        .expect("row");
+    assert_eq!(
+        stored["smtp"]["password"], "s3cret",
+        "the secret is stored, just never returned"
+    );
+}
+
+/// (patch, expected field errors): PocketBase 0.40.6's answers.
+fn invalid_patches() -> Vec<(Value, Value)> {
+    let code = |code: &str, message: &str| json!({"code": code, "message": message});
+    let blank = code("validation_required", "Cannot be blank.");
+    vec![
+        (
+            json!({"meta": {"appName": ""}}),
+            json!({"meta": {"appName": blank}}),
+        ),
+        (
+            json!({"meta": {"senderAddress": "bad"}}),
+            json!({"meta": {"senderAddress": code("validation_is_email", "Must be a valid email address.")}}),
+        ),
+        (
+            json!({"meta": {"appURL": "not a url"}}),
+            json!({"meta": {"appURL": code("validation_is_url", "Must be a valid URL.")}}),
+        ),
+        (
+            json!({"smtp": {"enabled": true, "host": ""}}),
+            json!({"smtp": {"host": blank}}),
+        ),
+        (
+            json!({"rateLimits": {"rules": [{"label": "bad label!!", "maxRequests": 0, "duration": 0}]}}),
+            json!({"rateLimits": {"rules": {"0": {"duration": blank, "label":
+                code("validation_match_invalid", "Must be in a valid format."), "maxRequests": blank}}}}),
+        ),
+        (
+            json!({"batch": {"enabled": true, "maxRequests": 0, "timeout": 0}, "logs": {"maxDays": -1},
+            "s3": {"enabled": true}, "backups": {"cron": "bad cron"}}),
+            json!({
+                "backups": {"cron": code("validation_invalid_cron",
+                    "Invalid cron expression - must be a valid macro or to have exactly 5 space separated segments.")},
+                "batch": {"maxRequests": blank, "timeout": blank},
+                "logs": {"maxDays": {"code": "validation_min_greater_equal_than_required",
+                    "message": "Must be no less than 0.", "params": {"threshold": 0}}},
+                "s3": {"accessKey": blank, "bucket": blank, "endpoint": blank, "region": blank, "secret": blank}}),
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn invalid_patches_are_refused_and_change_nothing() {
+    let server = TestServer::start().await;
+    let token = server.superuser_token().await;
+    let before = server.get("/api/settings", Some(&token)).await.body;
+    for (patch, data) in invalid_patches() {
+        let res = server
+            .patch("/api/settings", Some(&token), &patch.to_string())
+            .await;
+        let expected = json!({"data": data, "message": "An error occurred while saving the new settings.", "status": 400});
+        assert_eq!(res.body, expected.to_string(), "{patch}");
+    }
+    assert_eq!(server.get("/api/settings", Some(&token)).await.body, before);
+}
+
+#[tokio::test]
+async fn settings_are_superuser_only() {
+    let server = TestServer::start().await;
+    for (method, path) in [
+        ("GET", "/api/settings"),
+        ("PATCH", "/api/settings"),
+        ("POST", "/api/settings/test/email"),
+    ] {
+        let res = server.request(method, path, None, Some("{}")).await;
+        assert_eq!(res.status, 401, "{method} {path}");
+    }
+}
+
+#[tokio::test]
+async fn test_email_validates_then_explains_why_nothing_was_sent() {
+    let server = TestServer::start().await;
+    let token = server.superuser_token().await;
+    let res = server
+        .post(
+            "/api/settings/test/email",
+            Some(&token),
+            r#"{"email":"bad","template":"nope"}"#,
+        )
+        .await;
+    assert_eq!(
+        res.body,
+        json!({"data": {
+        "email": {"code": "validation_is_email", "message": "Must be a valid email address."},
+        "template": {"code": "validation_in_invalid", "message": "Must be a valid value."}},
+        "message": "Failed to send the test email.", "status": 400})
+        .to_string()
+    );
+    let res = server
+        .post(
+            "/api/settings/test/email",
+            Some(&token),
+            r#"{"email":"a@b.co","template":"otp"}"#,
+        )
+        .await;
+    assert_eq!(res.status, 400);
+    assert!(
+        res.json()["message"]
+            .as_str()
+            .expect("message")
+            .starts_with("Failed to send the test email. Raw error:")
+    );
+}
