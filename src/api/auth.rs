@@ -162,5 +162,9 @@ pub fn auth_response(collection: &Collection, record: &Map<String, Value>) -> Va
         &claims,
         &format!("{token_key}{}", options.auth_token.secret),
     );
-    json!({"record": record::api_json(collection, record, false), "token": signed})
+    let visibility = record::Visibility {
+        hidden: false,
+        email: true,
+    };
+    json!({"record": record::api_json(collection, record, visibility), "token": signed})
 }

@@ -5,6 +5,7 @@
 //! - `GET /health`
 //! - `GET|POST /collections`, `PUT /collections/import`, `GET /collections/meta/scaffolds`,
 //!   `GET|PATCH|DELETE /collections/{c}`, `DELETE /collections/{c}/truncate`
+//! - `GET|POST /collections/{c}/records`, `GET|PATCH|DELETE /collections/{c}/records/{id}`
 //! - `POST /collections/{c}/auth-with-password`
 //! - `GET|PATCH /settings`, `POST /settings/test/email`
 //!
@@ -12,11 +13,15 @@
 
 pub mod auth;
 pub mod collections;
+pub mod expand;
 pub mod extract;
+pub mod fields;
 pub mod health;
 pub mod list;
 pub mod middleware;
 pub mod public;
+pub mod records;
+pub mod rules;
 pub mod settings;
 
 use std::path::PathBuf;
@@ -75,6 +80,16 @@ pub fn router(app: App, http: HttpConfig) -> Router {
         .route(
             "/api/collections/{collection}/auth-with-password",
             post(auth::auth_with_password),
+        )
+        .route(
+            "/api/collections/{collection}/records",
+            get(records::list).post(records::create),
+        )
+        .route(
+            "/api/collections/{collection}/records/{id}",
+            get(records::view)
+                .patch(records::update)
+                .delete(records::delete),
         )
         .route("/api/settings", get(settings::list).patch(settings::update))
         .route("/api/settings/test/email", post(settings::test_email))

@@ -9,6 +9,7 @@ pub mod field;
 pub mod ids;
 pub mod index;
 pub mod record;
+pub mod records;
 pub mod settings;
 pub mod system;
 pub mod validate;

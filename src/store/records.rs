@@ -1,24 +1,56 @@
 //! Row-level queries on collection tables. Rows come back as one `json_object(...)` text
-//! per row (no per-column decoding), shaped into typed values by `core::record`.
+//! per row (no per-column decoding), shaped into typed values by `core::record`. Filters
+//! arrive as `SqlExpr`s from the filter module, written against the row alias `_r`.
 
 use serde_json::{Map, Value};
-use sqlx::{Row, SqliteConnection, SqlitePool};
+use sqlx::sqlite::{SqliteArguments, SqliteRow};
+use sqlx::{Row, Sqlite, SqliteConnection, SqlitePool};
 
 use crate::core::collection::Collection;
+use crate::core::field::Field;
 use crate::core::record;
+use crate::filter::sql::{Param, SqlExpr};
 use crate::store::sql::{Sql, quote};
 
-fn select_sql(collection: &Collection, condition: &str) -> Sql {
+/// The alias filter expressions use for the row being filtered.
+pub const ROW_ALIAS: &str = "_r";
+
+type Query<'q> = sqlx::query::Query<'q, Sqlite, SqliteArguments>;
+
+/// `json_object('a', _r.a, …)` over every field of the collection.
+fn json_columns(collection: &Collection) -> String {
     let pairs: Vec<String> = collection
         .fields
         .iter()
-        .map(|f| format!("'{}', {}", f.name, quote(&f.name)))
+        .map(|f| format!("'{}', `{ROW_ALIAS}`.{}", f.name, quote(&f.name)))
         .collect();
+    format!("json_object({})", pairs.join(", "))
+}
+
+fn select_sql(collection: &Collection, condition: &str, tail: &str) -> Sql {
     Sql::trusted(format!(
-        "SELECT json_object({}) AS data FROM {} WHERE {condition} LIMIT 1",
-        pairs.join(", "),
+        "SELECT {} AS data FROM {} AS `{ROW_ALIAS}` WHERE {condition}{tail}",
+        json_columns(collection),
         quote(&collection.name)
     ))
+}
+
+fn bind_params<'q>(mut query: Query<'q>, params: &[Param]) -> Query<'q> {
+    for param in params {
+        query = match param {
+            Param::Null => query.bind(None::<String>),
+            Param::Integer(i) => query.bind(*i),
+            Param::Real(f) => query.bind(*f),
+            Param::Text(t) => query.bind(t.clone()),
+        };
+    }
+    query
+}
+
+fn decode(collection: &Collection, row: &SqliteRow) -> Result<Map<String, Value>, sqlx::Error> {
+    let text: String = row.try_get("data")?;
+    let raw: Map<String, Value> = serde_json::from_str(&text).unwrap_or_default();
+    Ok(record::from_raw(collection, raw))
 }
 
 /// The record with `id`, if any.
@@ -40,15 +72,155 @@ pub async fn find_by_field(
     if collection.field(field).is_none() {
         return Ok(None);
     }
-    let sql = select_sql(collection, &format!("{} = ?", quote(field)));
-    let row = sqlx::query(sql.into_query())
-        .bind(value)
+    let sql = select_sql(
+        collection,
+        &format!("`{ROW_ALIAS}`.{} = ?", quote(field)),
+        " LIMIT 1",
+    );
+    match sqlx::query(sql.into_query())
+        .bind(value.to_string())
         .fetch_optional(pool)
+        .await?
+    {
+        Some(row) => decode(collection, &row).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// One page of records matching `filter`, in `order` (insertion order when empty).
+pub async fn list(
+    pool: &SqlitePool,
+    collection: &Collection,
+    filter: &SqlExpr,
+    order: &SqlExpr,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<Map<String, Value>>, sqlx::Error> {
+    let order_sql = if order.sql.is_empty() {
+        String::new()
+    } else {
+        format!(" ORDER BY {}", order.sql)
+    };
+    let sql = select_sql(
+        collection,
+        &format!("({})", filter.sql),
+        &format!("{order_sql} LIMIT ? OFFSET ?"),
+    );
+    let query = bind_params(
+        bind_params(sqlx::query(sql.into_query()), &filter.params),
+        &order.params,
+    );
+    let rows = query.bind(limit).bind(offset).fetch_all(pool).await?;
+    rows.iter().map(|row| decode(collection, row)).collect()
+}
+
+/// How many records match `filter`.
+pub async fn count(
+    pool: &SqlitePool,
+    collection: &Collection,
+    filter: &SqlExpr,
+) -> Result<i64, sqlx::Error> {
+    let sql = Sql::trusted(format!(
+        "SELECT COUNT(*) FROM {} AS `{ROW_ALIAS}` WHERE ({})",
+        quote(&collection.name),
+        filter.sql
+    ));
+    bind_params(sqlx::query(sql.into_query()), &filter.params)
+        .fetch_one(pool)
+        .await?
+        .try_get(0)
+}
+
+/// The record `id` if it also matches `filter`.
+pub async fn find_matching(
+    pool: &SqlitePool,
+    collection: &Collection,
+    id: &str,
+    filter: &SqlExpr,
+) -> Result<Option<Map<String, Value>>, sqlx::Error> {
+    let sql = select_sql(
+        collection,
+        &format!("`{ROW_ALIAS}`.`id` = ? AND ({})", filter.sql),
+        " LIMIT 1",
+    );
+    let query = bind_params(
+        sqlx::query(sql.into_query()).bind(id.to_string()),
+        &filter.params,
+    );
+    match query.fetch_optional(pool).await? {
+        Some(row) => decode(collection, &row).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Whether a would-be record (not stored yet) satisfies `filter`: its values are bound as a
+/// one-row subquery under the row alias (how PocketBase checks a createRule, §2.3).
+pub async fn would_match(
+    pool: &SqlitePool,
+    collection: &Collection,
+    values: &Map<String, Value>,
+    filter: &SqlExpr,
+) -> Result<bool, sqlx::Error> {
+    let columns: Vec<String> = collection
+        .fields
+        .iter()
+        .map(|f| format!("? AS {}", quote(&f.name)))
+        .collect();
+    let sql = Sql::trusted(format!(
+        "SELECT COUNT(*) FROM (SELECT {}) AS `{ROW_ALIAS}` WHERE ({})",
+        columns.join(", "),
+        filter.sql
+    ));
+    let mut query = sqlx::query(sql.into_query());
+    for field in &collection.fields {
+        query = record::bind_value(query, field, values.get(&field.name));
+    }
+    let count: i64 = bind_params(query, &filter.params)
+        .fetch_one(pool)
+        .await?
+        .try_get(0)?;
+    Ok(count > 0)
+}
+
+/// How many of `ids` exist in the collection.
+pub async fn count_ids(
+    pool: &SqlitePool,
+    collection: &Collection,
+    ids: &[String],
+) -> Result<i64, sqlx::Error> {
+    let marks = vec!["?"; ids.len()].join(", ");
+    let sql = Sql::trusted(format!(
+        "SELECT COUNT(*) FROM {} WHERE `id` IN ({marks})",
+        quote(&collection.name)
+    ));
+    let mut query = sqlx::query(sql.into_query());
+    for id in ids {
+        query = query.bind(id.clone());
+    }
+    query.fetch_one(pool).await?.try_get(0)
+}
+
+/// Records of `collection` whose relation `field` holds `id`.
+pub async fn referencing(
+    conn: &mut SqliteConnection,
+    collection: &Collection,
+    field: &Field,
+    id: &str,
+) -> Result<Vec<Map<String, Value>>, sqlx::Error> {
+    let column = format!("`{ROW_ALIAS}`.{}", quote(&field.name));
+    let condition = if field.is_multiple() {
+        format!(
+            "EXISTS (SELECT 1 FROM json_each(CASE WHEN json_valid({column}) THEN {column} ELSE '[]' END) WHERE value = ?)"
+        )
+    } else {
+        format!("{column} = ?")
+    };
+    let sql = select_sql(collection, &condition, "");
+    let rows = sqlx::query(sql.into_query())
+        .bind(id.to_string())
+        .fetch_all(conn)
         .await?;
-    let Some(row) = row else { return Ok(None) };
-    let text: String = row.try_get("data")?;
-    let raw: Map<String, Value> = serde_json::from_str(&text).unwrap_or_default();
-    Ok(Some(record::from_raw(collection, raw)))
+    rows.iter().map(|row| decode(collection, row)).collect()
 }
 
 /// Inserts a record given as typed values (every column of the collection is written).
@@ -116,4 +288,67 @@ pub async fn delete(
         .execute(conn)
         .await
         .map(|r| r.rows_affected())
+}
+
+/// The records with these ids that also match `filter`.
+pub async fn by_ids(
+    pool: &SqlitePool,
+    collection: &Collection,
+    ids: &[String],
+    filter: &SqlExpr,
+) -> Result<Vec<Map<String, Value>>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let marks = vec!["?"; ids.len()].join(", ");
+    let sql = select_sql(
+        collection,
+        &format!("`{ROW_ALIAS}`.`id` IN ({marks}) AND ({})", filter.sql),
+        "",
+    );
+    let mut query = sqlx::query(sql.into_query());
+    for id in ids {
+        query = query.bind(id.clone());
+    }
+    let rows = bind_params(query, &filter.params).fetch_all(pool).await?;
+    rows.iter().map(|row| decode(collection, row)).collect()
+}
+
+/// Records whose relation `field` holds any of `ids` and that match `filter`, at most
+/// `limit` (back-relation expands).
+pub async fn by_reference(
+    pool: &SqlitePool,
+    collection: &Collection,
+    field: &Field,
+    ids: &[String],
+    filter: &SqlExpr,
+    limit: i64,
+) -> Result<Vec<Map<String, Value>>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let marks = vec!["?"; ids.len()].join(", ");
+    let column = format!("`{ROW_ALIAS}`.{}", quote(&field.name));
+    let condition = if field.is_multiple() {
+        format!(
+            "EXISTS (SELECT 1 FROM json_each(CASE WHEN json_valid({column}) THEN {column} ELSE '[]' END) \
+             WHERE value IN ({marks}))"
+        )
+    } else {
+        format!("{column} IN ({marks})")
+    };
+    let sql = select_sql(
+        collection,
+        &format!("{condition} AND ({})", filter.sql),
+        " LIMIT ?",
+    );
+    let mut query = sqlx::query(sql.into_query());
+    for id in ids {
+        query = query.bind(id.clone());
+    }
+    let rows = bind_params(query, &filter.params)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?;
+    rows.iter().map(|row| decode(collection, row)).collect()
 }

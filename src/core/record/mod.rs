@@ -1,8 +1,12 @@
 //! Record values: typed per field from a stored row, bound back per field, and serialized
 //! as PocketBase does (§2.2: sorted keys, `collectionId`/`collectionName`, hidden fields out).
 //!
-//! The records issue grows this into full CRUD; the foundation needs reading, writing and
-//! serializing auth records (superusers).
+//! `input` turns request bodies into values, `validate` checks them, `autogenerate` makes
+//! ids and other generated text.
+
+pub mod autogenerate;
+pub mod input;
+pub mod validate;
 
 use std::collections::BTreeMap;
 
@@ -75,14 +79,37 @@ pub fn bind_value<'q>(
     }
 }
 
-/// The record as the API shows it: sorted keys, hidden fields omitted unless `show_hidden`,
-/// auth records' `password`/`tokenKey` never (§2.2).
-pub fn api_json(collection: &Collection, data: &Map<String, Value>, show_hidden: bool) -> Value {
+/// What a requester may see of a record (§2.2).
+#[derive(Debug, Clone, Copy)]
+pub struct Visibility {
+    /// Superusers see hidden fields.
+    pub hidden: bool,
+    /// An auth record's email: superusers, the owner, managers, and auth responses see it;
+    /// everyone else only when `emailVisibility` is on.
+    pub email: bool,
+}
+
+impl Visibility {
+    pub const ALL: Visibility = Visibility {
+        hidden: true,
+        email: true,
+    };
+}
+
+/// The record as the API shows it: sorted keys, hidden fields omitted unless visible, an
+/// auth record's `password`/`tokenKey` never, its email per `Visibility`.
+pub fn api_json(
+    collection: &Collection,
+    data: &Map<String, Value>,
+    visibility: Visibility,
+) -> Value {
     let mut out: BTreeMap<String, Value> = BTreeMap::new();
+    let email_shown = visibility.email || data.get("emailVisibility") == Some(&Value::Bool(true));
     for field in &collection.fields {
         let never = matches!(field.options, FieldOptions::Password { .. })
-            || (collection.is_auth() && field.name == "tokenKey");
-        if never || (field.hidden && !show_hidden) {
+            || (collection.is_auth() && field.name == "tokenKey")
+            || (collection.is_auth() && field.name == "email" && !email_shown);
+        if never || (field.hidden && !visibility.hidden) {
             continue;
         }
         out.insert(

@@ -1,0 +1,262 @@
+//! `/api/collections/{c}/records` (§2): list, view, create, update, delete, with API rules
+//! (§2.4), `filter`/`sort`/pagination, `expand` and `fields`. The writes themselves are
+//! `core::records`; this file decides who may do what and shapes the answers.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Method, StatusCode};
+use serde_json::{Map, Value, json};
+
+use crate::api::expand;
+use crate::api::extract::{Auth, AuthRecord, Body, Query};
+use crate::api::fields::Picker;
+use crate::api::list::ListParams;
+use crate::api::rules::{self, Access};
+use crate::app::App;
+use crate::core::collection::Collection;
+use crate::core::record::{self, Visibility};
+use crate::core::records::{self, Actor, RecordError};
+use crate::error::ApiError;
+use crate::store;
+
+/// Everything a records handler needs about the request.
+pub struct Ctx {
+    pub collection: Collection,
+    pub access: Access,
+    pub query: Query,
+}
+
+impl Ctx {
+    fn new(
+        app: &App,
+        id_or_name: &str,
+        auth: Auth,
+        query: Query,
+        method: Method,
+        headers: &HeaderMap,
+    ) -> Result<Self, ApiError> {
+        let collection = app
+            .collection(id_or_name)
+            .ok_or_else(|| ApiError::not_found("Missing collection context."))?;
+        let access = Access::new(auth.0, &query, method, headers);
+        Ok(Ctx {
+            collection,
+            access,
+            query,
+        })
+    }
+
+    /// What this requester may see of `data`; `manager` = satisfies the `manageRule`.
+    fn visibility(&self, manager: bool, data: &Map<String, Value>) -> Visibility {
+        let superuser = self.access.superuser;
+        let own = is_own(self.access.auth.as_ref(), &self.collection, data);
+        Visibility {
+            hidden: superuser,
+            email: superuser || manager || own,
+        }
+    }
+
+    /// Serializes records with the visibility rules, then expands relations if asked.
+    async fn render(&self, app: &App, rows: &[Map<String, Value>]) -> Result<Vec<Value>, ApiError> {
+        let mut items: Vec<Value> = Vec::with_capacity(rows.len());
+        for row in rows {
+            let manager = self.collection.is_auth()
+                && !self.access.superuser
+                && rules::is_manager(app, &self.collection, &self.access, row).await?;
+            items.push(record::api_json(
+                &self.collection,
+                row,
+                self.visibility(manager, row),
+            ));
+        }
+        if let Some(spec) = self.query.get("expand").filter(|s| !s.trim().is_empty()) {
+            expand::expand(app, &self.collection, &mut items, spec, &self.access).await?;
+        }
+        Ok(items)
+    }
+
+    fn pick(&self, value: Value) -> Value {
+        match self.query.get("fields").and_then(Picker::parse) {
+            Some(picker) => picker.apply(&value),
+            None => value,
+        }
+    }
+}
+
+pub async fn list(
+    State(app): State<App>,
+    Path(collection): Path<String>,
+    auth: Auth,
+    query: Query,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let ctx = Ctx::new(&app, &collection, auth, query, Method::GET, &headers)?;
+    let rule = ctx.access.rule(&ctx.collection.list_rule)?;
+    let params = ListParams::from_query(&ctx.query)?;
+    let filter_text = ctx.query.get("filter").unwrap_or_default().to_string();
+    let sort_text = ctx.query.get("sort").unwrap_or_default().to_string();
+    ctx.access.check_client_expression(&filter_text)?;
+    ctx.access.check_client_expression(&sort_text)?;
+    let mut filter = rules::compile(&app, &ctx.collection, &ctx.access, rule.as_deref())?;
+    if !filter_text.trim().is_empty() {
+        let user = rules::compile(&app, &ctx.collection, &ctx.access, Some(&filter_text))?;
+        filter = rules::and(filter, user);
+    }
+    let order = rules::order(&app, &ctx.collection, &ctx.access, &sort_text)?;
+    let reader = &app.store().reader;
+    let offset = ((params.page - 1) * params.per_page) as i64;
+    let rows = store::records::list(
+        reader,
+        &ctx.collection,
+        &filter,
+        &order,
+        params.per_page as i64,
+        offset,
+    )
+    .await?;
+    let (total_items, total_pages) = if params.skip_total {
+        (-1, -1)
+    } else {
+        let total = store::records::count(reader, &ctx.collection, &filter).await?;
+        (total, (total as f64 / params.per_page as f64).ceil() as i64)
+    };
+    let items = ctx.render(&app, &rows).await?;
+    let items = match ctx.query.get("fields").and_then(Picker::parse) {
+        Some(picker) => picker.apply(&Value::Array(items)),
+        None => Value::Array(items),
+    };
+    Ok(Json(
+        json!({"items": items, "page": params.page, "perPage": params.per_page,
+        "totalItems": total_items, "totalPages": total_pages}),
+    ))
+}
+
+pub async fn view(
+    State(app): State<App>,
+    Path((collection, id)): Path<(String, String)>,
+    auth: Auth,
+    query: Query,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let ctx = Ctx::new(&app, &collection, auth, query, Method::GET, &headers)?;
+    let rule = ctx.access.rule(&ctx.collection.view_rule)?;
+    let filter = rules::compile(&app, &ctx.collection, &ctx.access, rule.as_deref())?;
+    let row = store::records::find_matching(&app.store().reader, &ctx.collection, &id, &filter)
+        .await?
+        .ok_or_else(ApiError::not_found_default)?;
+    let mut items = ctx.render(&app, &[row]).await?;
+    Ok(Json(ctx.pick(items.pop().unwrap_or_default())))
+}
+
+pub async fn create(
+    State(app): State<App>,
+    Path(collection): Path<String>,
+    auth: Auth,
+    query: Query,
+    headers: HeaderMap,
+    body: Result<Body, ApiError>,
+) -> Result<Json<Value>, ApiError> {
+    let Body(body) = body?;
+    let mut ctx = Ctx::new(&app, &collection, auth, query, Method::POST, &headers)?;
+    ctx.access.request.body = body.clone();
+    let rule = ctx.access.rule(&ctx.collection.create_rule)?;
+    let failed = || ApiError::bad_request("Failed to create record.");
+    let actor = Actor {
+        superuser: ctx.access.superuser,
+        manager: ctx.access.superuser,
+    };
+    let record = records::prepare_create(&app, &ctx.collection, &body, actor)
+        .await
+        .map_err(|e| record_error(e, failed()))?;
+    if let Some(rule) = rule.as_deref().filter(|r| !r.trim().is_empty()) {
+        let filter = rules::compile(&app, &ctx.collection, &ctx.access, Some(rule))?;
+        if !store::records::would_match(&app.store().reader, &ctx.collection, &record, &filter)
+            .await?
+        {
+            return Err(failed());
+        }
+    }
+    records::insert(&app, &ctx.collection, &record)
+        .await
+        .map_err(|e| record_error(e, failed()))?;
+    let id = record.get("id").and_then(Value::as_str).unwrap_or_default();
+    let stored = store::records::find_by_id(&app.store().writer, &ctx.collection, id)
+        .await?
+        .unwrap_or(record.clone());
+    let mut items = ctx.render(&app, &[stored]).await?;
+    Ok(Json(ctx.pick(items.pop().unwrap_or_default())))
+}
+
+pub async fn update(
+    State(app): State<App>,
+    Path((collection, id)): Path<(String, String)>,
+    auth: Auth,
+    query: Query,
+    headers: HeaderMap,
+    body: Result<Body, ApiError>,
+) -> Result<Json<Value>, ApiError> {
+    let Body(body) = body?;
+    let mut ctx = Ctx::new(&app, &collection, auth, query, Method::PATCH, &headers)?;
+    ctx.access.request.body = body.clone();
+    let rule = ctx.access.rule(&ctx.collection.update_rule)?;
+    let filter = rules::compile(&app, &ctx.collection, &ctx.access, rule.as_deref())?;
+    let existing =
+        store::records::find_matching(&app.store().reader, &ctx.collection, &id, &filter)
+            .await?
+            .ok_or_else(ApiError::not_found_default)?;
+    let manager = ctx.access.superuser
+        || rules::is_manager(&app, &ctx.collection, &ctx.access, &existing).await?;
+    let actor = Actor {
+        superuser: ctx.access.superuser,
+        manager,
+    };
+    let failed = || ApiError::bad_request("Failed to update record.");
+    let record = records::prepare_update(&app, &ctx.collection, &existing, &body, actor)
+        .await
+        .map_err(|e| record_error(e, failed()))?;
+    records::save(&app, &ctx.collection, &id, &record)
+        .await
+        .map_err(|e| record_error(e, failed()))?;
+    let stored = store::records::find_by_id(&app.store().writer, &ctx.collection, &id)
+        .await?
+        .unwrap_or(record);
+    let mut items = ctx.render(&app, &[stored]).await?;
+    Ok(Json(ctx.pick(items.pop().unwrap_or_default())))
+}
+
+pub async fn delete(
+    State(app): State<App>,
+    Path((collection, id)): Path<(String, String)>,
+    auth: Auth,
+    query: Query,
+    headers: HeaderMap,
+) -> Result<StatusCode, ApiError> {
+    let ctx = Ctx::new(&app, &collection, auth, query, Method::DELETE, &headers)?;
+    let rule = ctx.access.rule(&ctx.collection.delete_rule)?;
+    let filter = rules::compile(&app, &ctx.collection, &ctx.access, rule.as_deref())?;
+    store::records::find_matching(&app.store().reader, &ctx.collection, &id, &filter)
+        .await?
+        .ok_or_else(ApiError::not_found_default)?;
+    records::delete(&app, &ctx.collection, &id)
+        .await
+        .map_err(|e| record_error(e, ApiError::bad_request_default()))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Maps an engine error: field errors under the operation's message, refusals verbatim.
+fn record_error(err: RecordError, failed: ApiError) -> ApiError {
+    match err {
+        RecordError::Invalid(errors) => failed.with_data(errors),
+        RecordError::Refused(message) => ApiError::bad_request(message),
+        RecordError::Db(cause) => ApiError::internal(cause),
+    }
+}
+
+/// Whether `auth` is the record `data` of `collection` (for email visibility).
+pub fn is_own(
+    auth: Option<&AuthRecord>,
+    collection: &Collection,
+    data: &Map<String, Value>,
+) -> bool {
+    auth.is_some_and(|a| a.collection.id == collection.id && a.record.get("id") == data.get("id"))
+}

@@ -1,0 +1,356 @@
+//! Record writes: preparing a create or update (casting, validation, auth-record form
+//! rules, relation checks, password hashing), saving it, and deleting with PocketBase's
+//! relation semantics. API rules are the caller's job (they need the request); this module
+//! is the single implementation every face uses.
+
+use serde_json::{Map, Value, json};
+
+use crate::app::App;
+use crate::auth::password;
+use crate::core::collection::{Collection, CollectionType};
+use crate::core::field::FieldOptions;
+use crate::core::ids;
+use crate::core::record::input::{self, Writer, to_strings, to_text};
+use crate::core::record::validate::{check_text, validate};
+use crate::error::{FieldErrors, field_error};
+use crate::store;
+
+#[derive(Debug)]
+pub enum RecordError {
+    /// Field errors (400 `Failed to create/update record.`).
+    Invalid(FieldErrors),
+    /// Refused with a fixed message (400), e.g. writes to view collections.
+    Refused(&'static str),
+    Db(sqlx::Error),
+}
+
+impl From<sqlx::Error> for RecordError {
+    fn from(err: sqlx::Error) -> Self {
+        RecordError::Db(err)
+    }
+}
+
+/// Who is writing: superusers and requesters satisfying `manageRule` skip the auth-record
+/// form rules (§2.3).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Actor {
+    pub superuser: bool,
+    pub manager: bool,
+}
+
+impl Actor {
+    pub const SUPERUSER: Actor = Actor {
+        superuser: true,
+        manager: true,
+    };
+}
+
+/// The record a create would insert, validated; nothing is written.
+pub async fn prepare_create(
+    app: &App,
+    collection: &Collection,
+    body: &Map<String, Value>,
+    actor: Actor,
+) -> Result<Map<String, Value>, RecordError> {
+    refuse_views(collection)?;
+    let mut record = input::apply(
+        collection,
+        None,
+        body,
+        Writer {
+            superuser: actor.superuser,
+        },
+    );
+    let mut errors = validate(collection, &record, None);
+    if collection.is_auth() {
+        auth_create_rules(collection, body, &record, actor, &mut errors);
+    }
+    check_relations(app, collection, &record, &mut errors).await?;
+    if !errors.is_empty() {
+        return Err(RecordError::Invalid(errors));
+    }
+    hash_password(collection, &mut record, None).await?;
+    Ok(record)
+}
+
+/// The record an update would store, validated; nothing is written.
+pub async fn prepare_update(
+    app: &App,
+    collection: &Collection,
+    existing: &Map<String, Value>,
+    body: &Map<String, Value>,
+    actor: Actor,
+) -> Result<Map<String, Value>, RecordError> {
+    refuse_views(collection)?;
+    let mut record = input::apply(
+        collection,
+        Some(existing),
+        body,
+        Writer {
+            superuser: actor.superuser,
+        },
+    );
+    let mut errors = validate(collection, &record, Some(existing));
+    if collection.is_auth() {
+        auth_update_rules(collection, body, existing, &mut record, actor, &mut errors).await;
+    }
+    check_relations(app, collection, &record, &mut errors).await?;
+    if !errors.is_empty() {
+        return Err(RecordError::Invalid(errors));
+    }
+    hash_password(collection, &mut record, Some(existing)).await?;
+    Ok(record)
+}
+
+/// Inserts a prepared record; a unique index violation becomes `validation_not_unique`.
+pub async fn insert(
+    app: &App,
+    collection: &Collection,
+    record: &Map<String, Value>,
+) -> Result<(), RecordError> {
+    let mut conn = app.store().writer.acquire().await?;
+    store::records::insert(&mut conn, collection, record)
+        .await
+        .map_err(|e| unique_error(collection, e))
+}
+
+/// Stores a prepared update of the record `id`.
+pub async fn save(
+    app: &App,
+    collection: &Collection,
+    id: &str,
+    record: &Map<String, Value>,
+) -> Result<(), RecordError> {
+    let mut conn = app.store().writer.acquire().await?;
+    store::records::update(&mut conn, collection, id, record)
+        .await
+        .map_err(|e| unique_error(collection, e))
+}
+
+/// Deletes a record: relations pointing at it with `cascadeDelete` delete their records,
+/// other references are removed from their lists; a required single reference refuses.
+pub async fn delete(app: &App, collection: &Collection, id: &str) -> Result<(), RecordError> {
+    refuse_views(collection)?;
+    let all = app.collections();
+    let mut tx = app.store().writer.begin().await?;
+    for other in all.iter().filter(|c| c.kind != CollectionType::View) {
+        for field in other.fields.iter() {
+            let FieldOptions::Relation {
+                collection_id,
+                cascade_delete,
+                ..
+            } = &field.options
+            else {
+                continue;
+            };
+            if collection_id != &collection.id {
+                continue;
+            }
+            let referencing = store::records::referencing(&mut tx, other, field, id).await?;
+            for mut row in referencing {
+                let row_id = row.get("id").map(to_text).unwrap_or_default();
+                let remaining: Vec<String> =
+                    to_strings(row.get(&field.name).unwrap_or(&Value::Null))
+                        .into_iter()
+                        .filter(|r| r != id)
+                        .collect();
+                if *cascade_delete {
+                    store::records::delete(&mut tx, other, &row_id).await?;
+                } else if field.required && remaining.is_empty() {
+                    return Err(RecordError::Refused(
+                        "Failed to delete record. Make sure that the record is not part of a required relation reference.",
+                    ));
+                } else {
+                    row.insert(field.name.clone(), input::cast(field, &json!(remaining)));
+                    store::records::update(&mut tx, other, &row_id, &row).await?;
+                }
+            }
+        }
+    }
+    store::records::delete(&mut tx, collection, id).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+fn refuse_views(collection: &Collection) -> Result<(), RecordError> {
+    match collection.kind {
+        CollectionType::View => Err(RecordError::Refused("Unsupported collection type.")),
+        _ => Ok(()),
+    }
+}
+
+fn mismatch() -> Value {
+    field_error("validation_values_mismatch", "Values don't match.")
+}
+
+fn text(body: &Map<String, Value>, key: &str) -> String {
+    body.get(key).map(to_text).unwrap_or_default()
+}
+
+/// Create: `password` + matching `passwordConfirm`; only managers may create verified records.
+fn auth_create_rules(
+    collection: &Collection,
+    body: &Map<String, Value>,
+    record: &Map<String, Value>,
+    actor: Actor,
+    errors: &mut FieldErrors,
+) {
+    let pass = text(body, "password");
+    check_password(collection, &pass, true, errors);
+    if !pass.is_empty() && text(body, "passwordConfirm") != pass {
+        errors.insert("passwordConfirm".into(), mismatch());
+    }
+    if !actor.manager && record.get("verified") == Some(&Value::Bool(true)) {
+        errors.insert("verified".into(), mismatch());
+    }
+}
+
+/// Update: non-managers may not change `email` or `verified`, and need `oldPassword` to
+/// change the password; a new password or email rotates `tokenKey` (revoking tokens).
+async fn auth_update_rules(
+    collection: &Collection,
+    body: &Map<String, Value>,
+    existing: &Map<String, Value>,
+    record: &mut Map<String, Value>,
+    actor: Actor,
+    errors: &mut FieldErrors,
+) {
+    let changed = |key: &str| record.get(key) != existing.get(key);
+    if !actor.manager && changed("email") {
+        errors.insert("email".into(), mismatch());
+    }
+    if !actor.manager && changed("verified") {
+        errors.insert("verified".into(), mismatch());
+    }
+    let email_changed = changed("email");
+    let pass = text(body, "password");
+    if pass.is_empty() {
+        // Keep the stored hash: the plain value never replaces it with "".
+        record.insert(
+            "password".into(),
+            existing.get("password").cloned().unwrap_or(json!("")),
+        );
+    } else {
+        check_password(collection, &pass, false, errors);
+        if text(body, "passwordConfirm") != pass {
+            errors.insert("passwordConfirm".into(), mismatch());
+        }
+        if !actor.manager {
+            let old = text(body, "oldPassword");
+            let stored = existing.get("password").map(to_text).unwrap_or_default();
+            if old.is_empty() {
+                errors.insert(
+                    "oldPassword".into(),
+                    field_error("validation_required", "Cannot be blank."),
+                );
+            } else if !password::verify(old, stored).await {
+                errors.insert(
+                    "oldPassword".into(),
+                    field_error(
+                        "validation_invalid_old_password",
+                        "Missing or invalid old password.",
+                    ),
+                );
+            }
+        }
+    }
+    if email_changed || !pass.is_empty() {
+        record.insert("tokenKey".into(), json!(ids::secret()));
+    }
+}
+
+fn check_password(collection: &Collection, pass: &str, required: bool, errors: &mut FieldErrors) {
+    let Some(FieldOptions::Password {
+        min, max, pattern, ..
+    }) = collection.field("password").map(|f| &f.options)
+    else {
+        return;
+    };
+    let max = if *max <= 0 { 71 } else { *max };
+    if let Some(error) = check_text(required, pass, *min, max, pattern) {
+        errors.insert("password".into(), error);
+    }
+}
+
+/// Replaces a new plain-text password with its bcrypt hash (the field's cost).
+async fn hash_password(
+    collection: &Collection,
+    record: &mut Map<String, Value>,
+    existing: Option<&Map<String, Value>>,
+) -> Result<(), RecordError> {
+    for field in &collection.fields {
+        let FieldOptions::Password { cost, .. } = field.options else {
+            continue;
+        };
+        let value = record.get(&field.name).map(to_text).unwrap_or_default();
+        let unchanged =
+            existing.and_then(|e| e.get(&field.name)).map(to_text) == Some(value.clone());
+        if value.is_empty() || unchanged {
+            continue;
+        }
+        let hash = password::hash(value, cost as u32)
+            .await
+            .map_err(|e| RecordError::Db(sqlx::Error::Protocol(e)))?;
+        record.insert(field.name.clone(), json!(hash));
+    }
+    Ok(())
+}
+
+/// Every id in a relation field must exist in its collection.
+async fn check_relations(
+    app: &App,
+    collection: &Collection,
+    record: &Map<String, Value>,
+    errors: &mut FieldErrors,
+) -> Result<(), RecordError> {
+    for field in &collection.fields {
+        let FieldOptions::Relation { collection_id, .. } = &field.options else {
+            continue;
+        };
+        if errors.contains_key(&field.name) {
+            continue;
+        }
+        let ids = to_strings(record.get(&field.name).unwrap_or(&Value::Null));
+        if ids.is_empty() {
+            continue;
+        }
+        let target = app.collection(collection_id);
+        let found = match &target {
+            Some(target) => store::records::count_ids(&app.store().reader, target, &ids).await?,
+            None => 0,
+        };
+        if found != ids.len() as i64 {
+            errors.insert(
+                field.name.clone(),
+                field_error(
+                    "validation_missing_rel_records",
+                    "Failed to find all relation records with the provided ids.",
+                ),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `UNIQUE constraint failed: posts.email` → `{"email": validation_not_unique}`.
+fn unique_error(collection: &Collection, err: sqlx::Error) -> RecordError {
+    if let sqlx::Error::Database(db) = &err {
+        let message = db.message();
+        if let Some(columns) = message.strip_prefix("UNIQUE constraint failed: ") {
+            let mut errors = FieldErrors::new();
+            for column in columns.split(", ") {
+                let name = column.rsplit('.').next().unwrap_or(column);
+                if collection.field(name).is_some() {
+                    errors.insert(
+                        name.to_string(),
+                        field_error("validation_not_unique", "Value must be unique."),
+                    );
+                }
+            }
+            if !errors.is_empty() {
+                return RecordError::Invalid(errors);
+            }
+        }
+    }
+    RecordError::Db(err)
+}
