@@ -202,16 +202,19 @@ pub fn to_text(value: &Value) -> String {
     }
 }
 
-/// A list of strings from a string, an array or a JSON array text.
+/// A list of strings from a string, an array or a JSON array text; empty strings are not
+/// items (a single relation or select holds `""` when unset).
 pub fn to_strings(value: &Value) -> Vec<String> {
-    match value {
+    let mut items: Vec<String> = match value {
         Value::Array(items) => items.iter().map(to_text).collect(),
         Value::Null => Vec::new(),
         Value::String(s) if s.starts_with('[') => serde_json::from_str::<Vec<Value>>(s)
             .map(|v| v.iter().map(to_text).collect())
             .unwrap_or_else(|_| vec![s.clone()]),
         other => vec![to_text(other)],
-    }
+    };
+    items.retain(|item| !item.is_empty());
+    items
 }
 
 fn geo_point(value: &Value) -> Value {
