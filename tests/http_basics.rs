@@ -231,3 +231,66 @@ async fn bad_tokens_mean_guest_never_an_error() {
         .await;
     assert_eq!(res.status, 200);
 }
+
+#[tokio::test]
+async fn pb_public_serves_files_directories_and_the_spa_fallback() {
+    let public = tempfile::tempdir().expect("temp");
+    std::fs::write(public.path().join("index.html"), "<h1>home</h1>").expect("write");
+    std::fs::create_dir(public.path().join("docs")).expect("mkdir");
+    std::fs::write(public.path().join("docs/index.html"), "<h1>docs</h1>").expect("write");
+    std::fs::write(public.path().join("app.js"), "console.log(1)").expect("write");
+    let server = TestServer::start_with(Some(public.path().to_path_buf())).await;
+
+    let res = server.get("/app.js", None).await;
+    assert_eq!((res.status, res.body.as_str()), (200, "console.log(1)"));
+    assert_eq!(
+        res.header("content-type"),
+        Some("text/javascript; charset=utf-8")
+    );
+    assert_eq!(server.get("/docs/", None).await.body, "<h1>docs</h1>");
+    let res = server.get("/docs", None).await;
+    assert_eq!((res.status, res.header("location")), (301, Some("/docs/")));
+    let res = server.get("/docs/index.html", None).await;
+    assert_eq!((res.status, res.header("location")), (301, Some("/docs/")));
+    // Missing paths (even under /api/) fall back to index.html, as in PocketBase.
+    for path in ["/missing/page", "/api/nope"] {
+        let res = server.get(path, None).await;
+        assert_eq!(
+            (res.status, res.body.as_str()),
+            (200, "<h1>home</h1>"),
+            "{path}"
+        );
+    }
+    let res = server.get("/../../etc/passwd", None).await;
+    assert_ne!(
+        res.body,
+        std::fs::read_to_string("/etc/passwd").unwrap_or_default()
+    );
+    assert_eq!(
+        server.get("/api/health", None).await.status,
+        200,
+        "API routes win over static files"
+    );
+}
+
+#[tokio::test]
+async fn malformed_paths_get_the_envelope() {
+    let server = TestServer::start().await;
+    let token = server.superuser_token().await;
+    // PocketBase: `%FF` is a 404 envelope; `%ZZ` is Go's plain-text 400, an envelope here.
+    for path in [
+        "/api/collections/%FF",
+        "/api/collections/%ZZ",
+        "/api/collections/users/records/%FF",
+    ] {
+        let res = server.get(path, Some(&token)).await;
+        assert_eq!(
+            (res.status, res.body.as_str()),
+            (
+                404,
+                r#"{"data":{},"message":"The requested resource wasn't found.","status":404}"#
+            ),
+            "{path}"
+        );
+    }
+}

@@ -2,10 +2,10 @@
 //! The auth-flows issue adds the remaining auth endpoints beside it.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde_json::{Map, Value, json};
 
-use crate::api::extract::Body;
+use crate::api::extract::{Body, Path};
 use crate::app::App;
 use crate::auth::{password, token};
 use crate::core::collection::Collection;

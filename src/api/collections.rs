@@ -5,11 +5,11 @@
 use std::cmp::Ordering;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
-use crate::api::extract::{Auth, Body, Query};
+use crate::api::extract::{Auth, Body, Path, Query};
 use crate::api::list::{ListParams, paginate};
 use crate::app::App;
 use crate::core::collection::{Collection, CollectionType};

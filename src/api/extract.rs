@@ -153,3 +153,22 @@ pub async fn authenticate(app: &App, header: &str) -> Option<AuthRecord> {
     token::verify(raw, &key)?;
     Some(AuthRecord { collection, record })
 }
+
+/// Path parameters; one that does not decode (invalid UTF-8 after percent-decoding) names
+/// nothing, so it is PocketBase's 404 envelope.
+pub struct Path<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for Path<T>
+where
+    S: Send + Sync,
+    T: serde::de::DeserializeOwned + Send,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(value)| Path(value))
+            .map_err(|_| ApiError::not_found_default())
+    }
+}

@@ -3,12 +3,12 @@
 //! `core::records`; this file decides who may do what and shapes the answers.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode};
 use serde_json::{Map, Value, json};
 
 use crate::api::expand;
-use crate::api::extract::{Auth, AuthRecord, Body, Query};
+use crate::api::extract::{Auth, AuthRecord, Body, Path, Query};
 use crate::api::fields::Picker;
 use crate::api::list::ListParams;
 use crate::api::rules::{self, Access};

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Side-by-side load benchmark: Satchel (release build) vs the reference PocketBase 0.40.6.
+#
+# Seeds the same collection with 1,000 records in both servers, then measures with wrk
+# (installed if missing) on loopback, back to back:
+#   list    GET /api/collections/posts/records?perPage=30
+#   view    GET /api/collections/posts/records/<id>
+#   filter  GET /api/collections/posts/records?filter=(views>500 && title~'post')&sort=-views
+#   health  GET /api/health
+# and prints req/s, p99 latency, resident memory after the run, and the Satchel/PocketBase
+# ratios. Usage: benches/load.sh [seconds per run, default 5] [connections, default 32]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION="${1:-5}"
+CONNECTIONS="${2:-32}"
+SATCHEL_PORT=18090
+PB_PORT=18091
+
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+cargo build --release --quiet
+SATCHEL=./target/release/satchel
+PB=$(../shared/reference/get-pocketbase.sh 2>/dev/null)
+
+WORK=$(mktemp -d)
+cleanup() { kill "${SATCHEL_PID:-}" "${PB_PID:-}" 2>/dev/null || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+start() { # name binary port dir
+  "$2" superuser upsert admin@example.com 'pass-123456' --dir "$4" >/dev/null
+  "$2" serve --http "127.0.0.1:$3" --dir "$4" --publicDir "$WORK/none" >"$WORK/$1.log" 2>&1 &
+  echo $!
+}
+wait_up() { for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$1/api/health" >/dev/null && return; sleep 0.1; done; exit 1; }
+
+SATCHEL_PID=$(start satchel "$SATCHEL" $SATCHEL_PORT "$WORK/satchel_data")
+PB_PID=$(start pocketbase "$PB" $PB_PORT "$WORK/pb_data")
+wait_up $SATCHEL_PORT
+wait_up $PB_PORT
+
+seed() { # port -> prints one record id
+  python3 - "$1" <<'PY'
+import json, sys, urllib.request
+base = f"http://127.0.0.1:{sys.argv[1]}"
+def call(method, path, body=None, token=None):
+    req = urllib.request.Request(base + path, data=json.dumps(body).encode() if body is not None else None, method=method)
+    req.add_header("content-type", "application/json")
+    if token: req.add_header("Authorization", token)
+    with urllib.request.urlopen(req) as r:
+        return json.loads(r.read() or b"null")
+token = call("POST", "/api/collections/_superusers/auth-with-password",
+             {"identity": "admin@example.com", "password": "pass-123456"})["token"]
+call("POST", "/api/collections", {"name": "posts", "listRule": "", "viewRule": "", "fields": [
+    {"name": "title", "type": "text"}, {"name": "body", "type": "editor"}, {"name": "views", "type": "number"},
+    {"name": "published", "type": "bool"}, {"name": "tags", "type": "select", "values": ["a", "b", "c"], "maxSelect": 3},
+    {"name": "created", "type": "autodate", "onCreate": True}]}, token)
+first = None
+for i in range(1000):
+    rec = call("POST", "/api/collections/posts/records", {"title": f"post {i}", "body": f"<p>body of post {i}</p>",
+        "views": (i * 7919) % 1000, "published": i % 2 == 0, "tags": ["a", "b"][: i % 3]}, token)
+    first = first or rec["id"]
+print(first)
+PY
+}
+SATCHEL_ID=$(seed $SATCHEL_PORT)
+PB_ID=$(seed $PB_PORT)
+
+run() { # port path -> "req/s p99_ms"
+  wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency "http://127.0.0.1:$1$2" | awk '
+    /Requests\/sec/ { rps = $2 }
+    /^ +99%/ { v = $2; if (v ~ /us$/) { sub(/us/, "", v); v = v / 1000 } else if (v ~ /ms$/) { sub(/ms/, "", v) } else if (v ~ /s$/) { sub(/s/, "", v); v = v * 1000 }; p99 = v }
+    END { printf "%.0f %.2f", rps, p99 }'
+}
+rss_mb() { awk '/VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
+
+FILTER='?filter=(views%3E500%20%26%26%20title~%27post%27)&sort=-views'
+printf '%-8s %14s %14s %10s %12s %12s\n' case "satchel req/s" "pb req/s" ratio "satchel p99" "pb p99"
+for case in health list view filter; do
+  case $case in
+    health) sp=/api/health; pp=/api/health ;;
+    list) sp=/api/collections/posts/records?perPage=30; pp=$sp ;;
+    view) sp=/api/collections/posts/records/$SATCHEL_ID; pp=/api/collections/posts/records/$PB_ID ;;
+    filter) sp=/api/collections/posts/records$FILTER; pp=$sp ;;
+  esac
+  read -r s_rps s_p99 <<<"$(run $SATCHEL_PORT "$sp")"
+  read -r p_rps p_p99 <<<"$(run $PB_PORT "$pp")"
+  ratio=$(awk -v a="$s_rps" -v b="$p_rps" 'BEGIN { printf "%.2fx", (b > 0 ? a / b : 0) }')
+  printf '%-8s %14s %14s %10s %10sms %10sms\n' "$case" "$s_rps" "$p_rps" "$ratio" "$s_p99" "$p_p99"
+done
+printf 'memory after the runs: satchel %s MiB, pocketbase %s MiB (RSS)\n' "$(rss_mb "$SATCHEL_PID")" "$(rss_mb "$PB_PID")"
