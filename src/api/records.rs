@@ -103,22 +103,20 @@ pub async fn list(
         filter = rules::and(filter, user);
     }
     let order = rules::order(&app, &ctx.collection, &ctx.access, &sort_text)?;
-    let reader = &app.store().reader;
     let offset = ((params.page - 1) * params.per_page) as i64;
-    let rows = store::records::list(
-        reader,
+    let (rows, total) = store::records::page(
+        &app.store().reader,
         &ctx.collection,
         &filter,
         &order,
         params.per_page as i64,
         offset,
+        !params.skip_total,
     )
     .await?;
-    let (total_items, total_pages) = if params.skip_total {
-        (-1, -1)
-    } else {
-        let total = store::records::count(reader, &ctx.collection, &filter).await?;
-        (total, (total as f64 / params.per_page as f64).ceil() as i64)
+    let (total_items, total_pages) = match total {
+        Some(total) => (total, (total as f64 / params.per_page as f64).ceil() as i64),
+        None => (-1, -1),
     };
     let items = ctx.render(&app, &rows).await?;
     let items = match ctx.query.get("fields").and_then(Picker::parse) {
