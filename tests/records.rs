@@ -149,3 +149,76 @@ async fn rules_decide_who_sees_and_writes_what() {
         r#"{"data":{},"message":"Missing collection context.","status":404}"#
     );
 }
+
+#[tokio::test]
+async fn auth_records_show_email_only_when_allowed() {
+    let server = TestServer::start().await;
+    let token = server.superuser_token().await;
+    let res = server
+        .patch(
+            "/api/collections/users",
+            Some(&token),
+            r#"{"listRule":"","viewRule":""}"#,
+        )
+        .await;
+    assert_eq!(res.status, 200);
+    for (email, visible) in [("ann@example.com", false), ("bob@example.com", true)] {
+        let body = json!({"email": email, "password": "pass-123456", "passwordConfirm": "pass-123456",
+            "emailVisibility": visible, "name": email});
+        let res = server
+            .post("/api/collections/users/records", None, &body.to_string())
+            .await;
+        assert_eq!(res.status, 200, "{}", res.body);
+        assert_eq!(
+            res.json().get("email").is_some(),
+            visible,
+            "create response of {email}"
+        );
+    }
+    let login = server
+        .post(
+            "/api/collections/users/auth-with-password",
+            None,
+            r#"{"identity":"ann@example.com","password":"pass-123456"}"#,
+        )
+        .await;
+    let ann = login.json()["token"].as_str().expect("token").to_string();
+    let emails = |res: common::Response| -> Vec<Value> {
+        res.json()["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|i| i.get("email").cloned().unwrap_or(Value::Null))
+            .collect()
+    };
+    let sort = "/api/collections/users/records?sort=name";
+    assert_eq!(
+        emails(server.get(sort, None).await),
+        [Value::Null, json!("bob@example.com")]
+    );
+    assert_eq!(
+        emails(server.get(sort, Some(&ann)).await),
+        [json!("ann@example.com"), json!("bob@example.com")]
+    );
+    assert_eq!(
+        emails(server.get(sort, Some(&token)).await),
+        [json!("ann@example.com"), json!("bob@example.com")]
+    );
+    for res in [
+        server.get(sort, Some(&token)).await,
+        server.get(&format!("{sort}&fields=*"), None).await,
+    ] {
+        assert!(
+            !res.body.contains("tokenKey") && !res.body.contains("password"),
+            "{}",
+            res.body
+        );
+    }
+    // The fast path and the shaping path (`fields`) agree.
+    let plain = server.get(sort, Some(&ann)).await.json();
+    let shaped = server
+        .get(&format!("{sort}&fields=*"), Some(&ann))
+        .await
+        .json();
+    assert_eq!(plain["items"], shaped["items"]);
+}

@@ -4,8 +4,9 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, Method, StatusCode};
-use serde_json::{Map, Value, json};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value};
 
 use crate::api::expand;
 use crate::api::extract::{Auth, AuthRecord, Body, Path, Query};
@@ -75,6 +76,27 @@ impl Ctx {
         Ok(items)
     }
 
+    /// Whether records must be shaped in Rust (expand, `fields`, or an email visibility that
+    /// depends on the `manageRule`) rather than serialized by SQLite.
+    fn needs_shaping(&self) -> bool {
+        let manage_rule = self
+            .collection
+            .auth
+            .as_ref()
+            .and_then(|a| a.manage_rule.as_deref());
+        self.query
+            .get("expand")
+            .is_some_and(|e| !e.trim().is_empty())
+            || self
+                .query
+                .get("fields")
+                .is_some_and(|f| !f.trim().is_empty())
+            || (self.collection.is_auth()
+                && !self.access.superuser
+                && self.access.auth.is_some()
+                && manage_rule.is_some_and(|r| !r.trim().is_empty()))
+    }
+
     fn pick(&self, value: Value) -> Value {
         match self.query.get("fields").and_then(Picker::parse) {
             Some(picker) => picker.apply(&value),
@@ -89,7 +111,7 @@ pub async fn list(
     auth: Auth,
     query: Query,
     headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let ctx = Ctx::new(&app, &collection, auth, query, Method::GET, &headers)?;
     let rule = ctx.access.rule(&ctx.collection.list_rule)?;
     let params = ListParams::from_query(&ctx.query)?;
@@ -103,30 +125,58 @@ pub async fn list(
         filter = rules::and(filter, user);
     }
     let order = rules::order(&app, &ctx.collection, &ctx.access, &sort_text)?;
-    let offset = ((params.page - 1) * params.per_page) as i64;
-    let (rows, total) = store::records::page(
-        &app.store().reader,
-        &ctx.collection,
-        &filter,
-        &order,
+    let window = (
         params.per_page as i64,
-        offset,
-        !params.skip_total,
-    )
-    .await?;
+        ((params.page - 1) * params.per_page) as i64,
+    );
+    let reader = &app.store().reader;
+    let (items, total) = if ctx.needs_shaping() {
+        let (rows, total) = store::records::page(
+            reader,
+            &ctx.collection,
+            &filter,
+            &order,
+            window.0,
+            window.1,
+            !params.skip_total,
+        )
+        .await?;
+        let items = Value::Array(ctx.render(&app, &rows).await?);
+        let items = match ctx.query.get("fields").and_then(Picker::parse) {
+            Some(picker) => picker.apply(&items),
+            None => items,
+        };
+        (items.to_string(), total)
+    } else {
+        // Fast path: SQLite writes the records' JSON; nothing to decode or re-encode here.
+        let viewer = ctx
+            .access
+            .auth
+            .as_ref()
+            .and_then(|a| a.record.get("id"))
+            .and_then(Value::as_str);
+        let visibility = ctx.visibility(false, &Map::new());
+        store::records::page_api_json(
+            reader,
+            &ctx.collection,
+            visibility,
+            viewer,
+            &filter,
+            &order,
+            window,
+            !params.skip_total,
+        )
+        .await?
+    };
     let (total_items, total_pages) = match total {
         Some(total) => (total, (total as f64 / params.per_page as f64).ceil() as i64),
         None => (-1, -1),
     };
-    let items = ctx.render(&app, &rows).await?;
-    let items = match ctx.query.get("fields").and_then(Picker::parse) {
-        Some(picker) => picker.apply(&Value::Array(items)),
-        None => Value::Array(items),
-    };
-    Ok(Json(
-        json!({"items": items, "page": params.page, "perPage": params.per_page,
-        "totalItems": total_items, "totalPages": total_pages}),
-    ))
+    let body = format!(
+        r#"{{"items":{items},"page":{},"perPage":{},"totalItems":{total_items},"totalPages":{total_pages}}}"#,
+        params.page, params.per_page
+    );
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 pub async fn view(

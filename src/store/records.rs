@@ -7,8 +7,8 @@ use sqlx::sqlite::{SqliteArguments, SqliteRow};
 use sqlx::{Row, Sqlite, SqliteConnection, SqlitePool};
 
 use crate::core::collection::Collection;
-use crate::core::field::Field;
-use crate::core::record;
+use crate::core::field::{Field, FieldOptions};
+use crate::core::record::{self, Visibility};
 use crate::filter::sql::{Param, SqlExpr};
 use crate::store::sql::{Sql, quote};
 
@@ -91,10 +91,9 @@ pub async fn find_by_field(
 /// total count unless `with_total` is false.
 ///
 /// Everything comes back as ONE row: sqlx's SQLite driver hands each row from its worker
-/// thread over a channel with a thread wake-up, which dominated the list profile
-/// (~45% of CPU in scheduler/futex for 30 rows), so SQLite aggregates the page into a JSON
-/// array itself. The subquery's `ORDER BY … LIMIT` is evaluated before the aggregate, which
-/// keeps the order.
+/// thread over a channel with a thread wake-up, which dominated the list profile, so
+/// SQLite aggregates the page into a JSON array itself. The subquery's `ORDER BY … LIMIT`
+/// is evaluated before the aggregate, which keeps the order.
 pub async fn page(
     pool: &SqlitePool,
     collection: &Collection,
@@ -104,6 +103,56 @@ pub async fn page(
     offset: i64,
     with_total: bool,
 ) -> Result<(Vec<Map<String, Value>>, Option<i64>), sqlx::Error> {
+    let row = SqlExpr {
+        sql: json_columns(collection),
+        params: Vec::new(),
+    };
+    let (items, total) = page_text(
+        pool,
+        collection,
+        &row,
+        filter,
+        order,
+        (limit, offset),
+        with_total,
+    )
+    .await?;
+    let raw: Vec<Map<String, Value>> = serde_json::from_str(&items).unwrap_or_default();
+    Ok((
+        raw.into_iter()
+            .map(|r| record::from_raw(collection, r))
+            .collect(),
+        total,
+    ))
+}
+
+/// The same page as `page`, already serialized as the API's JSON array (the list fast path:
+/// no decoding, shaping or re-encoding in Rust). `viewer` is the requesting auth record's id
+/// (it sees its own email).
+#[allow(clippy::too_many_arguments)]
+pub async fn page_api_json(
+    pool: &SqlitePool,
+    collection: &Collection,
+    visibility: Visibility,
+    viewer: Option<&str>,
+    filter: &SqlExpr,
+    order: &SqlExpr,
+    window: (i64, i64),
+    with_total: bool,
+) -> Result<(String, Option<i64>), sqlx::Error> {
+    let row = api_json_sql(collection, visibility, viewer);
+    page_text(pool, collection, &row, filter, order, window, with_total).await
+}
+
+async fn page_text(
+    pool: &SqlitePool,
+    collection: &Collection,
+    row: &SqlExpr,
+    filter: &SqlExpr,
+    order: &SqlExpr,
+    (limit, offset): (i64, i64),
+    with_total: bool,
+) -> Result<(String, Option<i64>), sqlx::Error> {
     let table = quote(&collection.name);
     let order_sql = if order.sql.is_empty() {
         String::new()
@@ -121,27 +170,72 @@ pub async fn page(
     let sql = Sql::trusted(format!(
         "SELECT (SELECT json_group_array(json(data)) FROM (SELECT {} AS data FROM {table} AS `{ROW_ALIAS}` \
          WHERE ({}){order_sql} LIMIT ? OFFSET ?)) AS items, {total_sql} AS total",
-        json_columns(collection),
-        filter.sql
+        row.sql, filter.sql
     ));
-    let mut query = bind_params(
-        bind_params(sqlx::query(sql.into_query()), &filter.params),
-        &order.params,
-    );
-    query = query.bind(limit).bind(offset);
+    let mut query = bind_params(sqlx::query(sql.into_query()), &row.params);
+    query = bind_params(bind_params(query, &filter.params), &order.params)
+        .bind(limit)
+        .bind(offset);
     if with_total {
         query = bind_params(query, &filter.params);
     }
-    let row = query.fetch_one(pool).await?;
-    let items: String = row.try_get("items")?;
-    let total: Option<i64> = row.try_get("total")?;
-    let raw: Vec<Map<String, Value>> = serde_json::from_str(&items).unwrap_or_default();
-    Ok((
-        raw.into_iter()
-            .map(|r| record::from_raw(collection, r))
-            .collect(),
-        total,
-    ))
+    let result = query.fetch_one(pool).await?;
+    Ok((result.try_get("items")?, result.try_get("total")?))
+}
+
+/// SQL producing a record's API JSON exactly as `core::record::api_json` does (sorted keys,
+/// typed values, hidden fields and `password`/`tokenKey` out, an auth record's email only
+/// when visible); `tests` below hold the two to the same output.
+fn api_json_sql(collection: &Collection, visibility: Visibility, viewer: Option<&str>) -> SqlExpr {
+    let mut entries: Vec<(String, String)> = vec![
+        (
+            "collectionId".into(),
+            format!("'{}'", collection.id.replace('\'', "''")),
+        ),
+        (
+            "collectionName".into(),
+            format!("'{}'", collection.name.replace('\'', "''")),
+        ),
+    ];
+    for field in &collection.fields {
+        let never = matches!(field.options, FieldOptions::Password { .. })
+            || (collection.is_auth() && field.name == "tokenKey");
+        if never || (field.hidden && !visibility.hidden) {
+            continue;
+        }
+        let column = format!("`{ROW_ALIAS}`.{}", quote(&field.name));
+        let value = match &field.options {
+            FieldOptions::Bool => format!("json(CASE WHEN {column} THEN 'true' ELSE 'false' END)"),
+            FieldOptions::Number { .. } => format!("COALESCE({column}, 0)"),
+            FieldOptions::Json { .. } => {
+                format!("CASE WHEN json_valid({column}) THEN json({column}) END")
+            }
+            FieldOptions::GeoPoint => {
+                format!(
+                    "CASE WHEN json_valid({column}) THEN json({column}) ELSE json('{{\"lon\":0,\"lat\":0}}') END"
+                )
+            }
+            _ if field.is_multiple() => {
+                format!("CASE WHEN json_valid({column}) THEN json({column}) ELSE json('[]') END")
+            }
+            _ => format!("COALESCE({column}, '')"),
+        };
+        entries.push((field.name.clone(), value));
+    }
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    let pairs: Vec<String> = entries.iter().map(|(k, v)| format!("'{k}', {v}")).collect();
+    let object = format!("json_object({})", pairs.join(", "));
+    if !collection.is_auth() || visibility.email || collection.field("email").is_none() {
+        return SqlExpr {
+            sql: object,
+            params: Vec::new(),
+        };
+    }
+    let shown = format!("`{ROW_ALIAS}`.`emailVisibility` OR `{ROW_ALIAS}`.`id` = ?");
+    SqlExpr {
+        sql: format!("json_remove({object}, CASE WHEN {shown} THEN '$.__none' ELSE '$.email' END)"),
+        params: vec![viewer.map_or(Param::Null, |v| Param::Text(v.to_string()))],
+    }
 }
 
 /// The record `id` if it also matches `filter`.
