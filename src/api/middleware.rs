@@ -109,7 +109,8 @@ fn insert(headers: &mut HeaderMap, name: header::HeaderName, value: &str) {
     }
 }
 
-/// One log line per request: method, path, status, duration.
+/// One log line per request: method, path, status, duration. Like PocketBase, the console
+/// shows them only in `--dev` (debug level); server errors are always logged.
 pub async fn log_requests(req: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = req.method().clone();
@@ -120,7 +121,7 @@ pub async fn log_requests(req: Request, next: Next) -> Response {
     if status >= 500 {
         tracing::error!(%method, %path, status, elapsed_ms, "request");
     } else {
-        tracing::info!(%method, %path, status, elapsed_ms, "request");
+        tracing::debug!(%method, %path, status, elapsed_ms, "request");
     }
     res
 }
