@@ -217,3 +217,38 @@ async fn a_new_password_revokes_old_tokens() {
         401
     );
 }
+
+#[tokio::test]
+async fn auth_refresh_needs_a_token_of_the_same_collection() {
+    let server = TestServer::start().await;
+    let token = server.superuser_token().await;
+    let res = server
+        .post("/api/collections/_superusers/auth-refresh", None, "")
+        .await;
+    assert_eq!(
+        res.body,
+        r#"{"data":{},"message":"The request requires valid record authorization token.","status":401}"#
+    );
+    let res = server
+        .post("/api/collections/users/auth-refresh", Some(&token), "")
+        .await;
+    assert_eq!(
+        res.body,
+        r#"{"data":{},"message":"The request requires auth record from users collection.","status":403}"#
+    );
+    let res = server
+        .post(
+            "/api/collections/_superusers/auth-refresh",
+            Some(&token),
+            "",
+        )
+        .await;
+    assert_eq!(res.status, 200);
+    let fresh = res.json();
+    assert_eq!(fresh["record"]["email"], ADMIN_EMAIL);
+    let new_token = fresh["token"].as_str().expect("token");
+    assert_eq!(
+        server.get("/api/collections", Some(new_token)).await.status,
+        200
+    );
+}

@@ -18,9 +18,16 @@ async fn official_js_sdk_suite_passes() {
     let server = TestServer::start().await;
     server.superuser_token().await;
     let url = server.url("");
+    let mut suites: Vec<String> = std::fs::read_dir(&sdk_dir)
+        .expect("tests/sdk")
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .filter(|name| name.ends_with(".test.mjs"))
+        .collect();
+    suites.sort();
     let output = tokio::task::spawn_blocking(move || {
         Command::new("node")
-            .args(["--test", "--test-reporter=spec", "foundation.test.mjs"])
+            .args(["--test", "--test-reporter=spec"])
+            .args(&suites)
             .current_dir(&sdk_dir)
             .env("SATCHEL_URL", url)
             .env("SATCHEL_SUPERUSER_EMAIL", ADMIN_EMAIL)

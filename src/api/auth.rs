@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::State;
 use serde_json::{Map, Value, json};
 
-use crate::api::extract::{Body, Path};
+use crate::api::extract::{Auth, Body, Path};
 use crate::app::App;
 use crate::auth::{password, token};
 use crate::core::collection::Collection;
@@ -167,4 +167,27 @@ pub fn auth_response(collection: &Collection, record: &Map<String, Value>) -> Va
         email: true,
     };
     json!({"record": record::api_json(collection, record, visibility), "token": signed})
+}
+
+/// `POST /api/collections/{c}/auth-refresh` (§5.2): a new token for the requester's own
+/// record, which must belong to this collection.
+pub async fn auth_refresh(
+    State(app): State<App>,
+    Path(collection): Path<String>,
+    auth: Auth,
+) -> Result<Json<Value>, ApiError> {
+    let collection = auth_collection(&app, &collection)?;
+    let Some(current) = auth.0 else {
+        return Err(ApiError::unauthorized(
+            "The request requires valid record authorization token.",
+        ));
+    };
+    if current.collection.id != collection.id {
+        return Err(ApiError::forbidden(format!(
+            "The request requires auth record from {} collection.",
+            collection.name
+        )));
+    }
+    check_auth_rule(&collection, &current.record)?;
+    Ok(Json(auth_response(&collection, &current.record)))
 }

@@ -6,7 +6,7 @@
 //! - `GET|POST /collections`, `PUT /collections/import`, `GET /collections/meta/scaffolds`,
 //!   `GET|PATCH|DELETE /collections/{c}`, `DELETE /collections/{c}/truncate`
 //! - `GET|POST /collections/{c}/records`, `GET|PATCH|DELETE /collections/{c}/records/{id}`
-//! - `POST /collections/{c}/auth-with-password`
+//! - `POST /collections/{c}/auth-with-password`, `POST /collections/{c}/auth-refresh`
 //! - `GET|PATCH /settings`, `POST /settings/test/email`
 //!
 //! Anything else: `GET` goes to `pb_public` (404 `File not found.`), other methods get 404.
@@ -90,6 +90,10 @@ pub fn router(app: App, http: HttpConfig) -> Router {
             get(records::view)
                 .patch(records::update)
                 .delete(records::delete),
+        )
+        .route(
+            "/api/collections/{collection}/auth-refresh",
+            post(auth::auth_refresh),
         )
         .route("/api/settings", get(settings::list).patch(settings::update))
         .route("/api/settings/test/email", post(settings::test_email))
