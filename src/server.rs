@@ -31,8 +31,9 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> Result<(), String> 
         },
         origins: args.origins.clone(),
     };
+    let shutdown = shutdown_signal();
     print_banner(&app, &listener).await;
-    run(listener, app.clone(), http, shutdown_signal())
+    run(listener, app.clone(), http, shutdown)
         .await
         .map_err(|e| e.to_string())?;
     app.close().await;
@@ -69,25 +70,29 @@ async fn print_banner(app: &App, listener: &TcpListener) {
     }
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM. The handlers are installed when this is called,
+/// not when the future is first polled, so a signal sent right after the banner is never
+/// lost to the default action (which would skip the graceful shutdown).
+fn shutdown_signal() -> impl Future<Output = ()> + Send {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt()).ok();
+    let mut terminate = signal(SignalKind::terminate()).ok();
+    async move {
+        let wait = |s: &mut Option<tokio::signal::unix::Signal>| {
+            let s = s.take();
+            async move {
+                match s {
+                    Some(mut s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
             }
-            Err(_) => std::future::pending::<()>().await,
+        };
+        tokio::select! {
+            () = wait(&mut interrupt) => {}
+            () = wait(&mut terminate) => {}
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {}
-        () = terminate => {}
+        tracing::info!("shutting down: finishing in-flight requests");
     }
-    tracing::info!("shutting down: finishing in-flight requests");
 }

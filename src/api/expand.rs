@@ -143,7 +143,7 @@ fn view_filter(
 ) -> Result<Option<crate::filter::sql::SqlExpr>, ApiError> {
     match access.rule(&target.view_rule) {
         Err(_) => Ok(None),
-        Ok(rule) => rules::compile(app, target, access, rule.as_deref()).map(Some),
+        Ok(rule) => rules::compile(app, target, access, rule.as_deref(), None).map(Some),
     }
 }
 

@@ -119,11 +119,13 @@ pub async fn list(
     let sort_text = ctx.query.get("sort").unwrap_or_default().to_string();
     ctx.access.check_client_expression(&filter_text)?;
     ctx.access.check_client_expression(&sort_text)?;
-    let mut filter = rules::compile(&app, &ctx.collection, &ctx.access, rule.as_deref())?;
-    if !filter_text.trim().is_empty() {
-        let user = rules::compile(&app, &ctx.collection, &ctx.access, Some(&filter_text))?;
-        filter = rules::and(filter, user);
-    }
+    let filter = rules::compile(
+        &app,
+        &ctx.collection,
+        &ctx.access,
+        rule.as_deref(),
+        Some(&filter_text),
+    )?;
     let order = rules::order(&app, &ctx.collection, &ctx.access, &sort_text)?;
     let window = (
         params.per_page as i64,
@@ -188,7 +190,7 @@ pub async fn view(
 ) -> Result<Json<Value>, ApiError> {
     let ctx = Ctx::new(&app, &collection, auth, query, Method::GET, &headers)?;
     let rule = ctx.access.rule(&ctx.collection.view_rule)?;
-    let filter = rules::compile(&app, &ctx.collection, &ctx.access, rule.as_deref())?;
+    let filter = rules::compile(&app, &ctx.collection, &ctx.access, rule.as_deref(), None)?;
     let row = store::records::find_matching(&app.store().reader, &ctx.collection, &id, &filter)
         .await?
         .ok_or_else(ApiError::not_found_default)?;
@@ -217,7 +219,7 @@ pub async fn create(
         .await
         .map_err(|e| record_error(e, failed()))?;
     if let Some(rule) = rule.as_deref().filter(|r| !r.trim().is_empty()) {
-        let filter = rules::compile(&app, &ctx.collection, &ctx.access, Some(rule))?;
+        let filter = rules::compile(&app, &ctx.collection, &ctx.access, Some(rule), None)?;
         if !store::records::would_match(&app.store().reader, &ctx.collection, &record, &filter)
             .await?
         {
@@ -247,7 +249,7 @@ pub async fn update(
     let mut ctx = Ctx::new(&app, &collection, auth, query, Method::PATCH, &headers)?;
     ctx.access.request.body = body.clone();
     let rule = ctx.access.rule(&ctx.collection.update_rule)?;
-    let filter = rules::compile(&app, &ctx.collection, &ctx.access, rule.as_deref())?;
+    let filter = rules::compile(&app, &ctx.collection, &ctx.access, rule.as_deref(), None)?;
     let existing =
         store::records::find_matching(&app.store().reader, &ctx.collection, &id, &filter)
             .await?
@@ -281,7 +283,7 @@ pub async fn delete(
 ) -> Result<StatusCode, ApiError> {
     let ctx = Ctx::new(&app, &collection, auth, query, Method::DELETE, &headers)?;
     let rule = ctx.access.rule(&ctx.collection.delete_rule)?;
-    let filter = rules::compile(&app, &ctx.collection, &ctx.access, rule.as_deref())?;
+    let filter = rules::compile(&app, &ctx.collection, &ctx.access, rule.as_deref(), None)?;
     store::records::find_matching(&app.store().reader, &ctx.collection, &id, &filter)
         .await?
         .ok_or_else(ApiError::not_found_default)?;

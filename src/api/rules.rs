@@ -9,7 +9,10 @@ use crate::api::extract::{AuthRecord, Query};
 use crate::app::App;
 use crate::core::collection::Collection;
 use crate::error::ApiError;
-use crate::filter::{self, sql::AuthInfo, sql::RequestInfo, sql::Resolver, sql::SqlExpr};
+use chrono::Utc;
+
+use crate::filter::sql::{AuthInfo, Part, RequestInfo, Resolver, SqlExpr};
+use crate::filter::{self, ExprGroup};
 use crate::store::{self, records::ROW_ALIAS};
 
 /// The requester as rules see it.
@@ -90,29 +93,42 @@ impl Access {
     }
 }
 
-/// Always true.
-pub fn everything() -> SqlExpr {
-    SqlExpr {
-        sql: "1=1".into(),
-        params: Vec::new(),
-    }
-}
-
-/// A rule or filter as SQL for this request; empty or absent = no restriction. Any parse or
+/// An API rule and, for lists, the client's `filter`, as one SQL condition for this
+/// request (they share joins, as in PocketBase). Rules see hidden fields even for guests;
+/// a client filter only for superusers. Empty or absent = no restriction; any parse or
 /// resolve failure is PocketBase's generic 400.
 pub fn compile(
     app: &App,
     collection: &Collection,
     access: &Access,
-    text: Option<&str>,
+    rule: Option<&str>,
+    client_filter: Option<&str>,
 ) -> Result<SqlExpr, ApiError> {
-    let Some(text) = text.filter(|t| !t.trim().is_empty()) else {
-        return Ok(everything());
+    let parse = |text: Option<&str>| -> Result<Option<Vec<ExprGroup>>, ApiError> {
+        match text.filter(|t| !t.trim().is_empty()) {
+            Some(text) => filter::parse(text)
+                .map(Some)
+                .map_err(|_| ApiError::bad_request_default()),
+            None => Ok(None),
+        }
     };
-    let groups = filter::parse(text).map_err(|_| ApiError::bad_request_default())?;
+    let (rule, client_filter) = (parse(rule)?, parse(client_filter)?);
+    let mut parts = Vec::new();
+    if let Some(groups) = &rule {
+        parts.push(Part {
+            groups,
+            allow_hidden: true,
+        });
+    }
+    if let Some(groups) = &client_filter {
+        parts.push(Part {
+            groups,
+            allow_hidden: access.superuser,
+        });
+    }
     let all = app.collections();
     resolver(collection, &all, access)
-        .where_sql(&groups)
+        .where_sql_at(&parts, Utc::now())
         .map_err(|_| ApiError::bad_request_default())
 }
 
@@ -150,16 +166,6 @@ fn resolver<'a>(
     }
 }
 
-/// Both conditions.
-pub fn and(a: SqlExpr, b: SqlExpr) -> SqlExpr {
-    let mut params = a.params;
-    params.extend(b.params);
-    SqlExpr {
-        sql: format!("({}) AND ({})", a.sql, b.sql),
-        params,
-    }
-}
-
 /// Whether the (authenticated) requester satisfies the auth collection's `manageRule` for
 /// the record `row`.
 pub async fn is_manager(
@@ -176,7 +182,7 @@ pub async fn is_manager(
     let (Some(rule), Some(_)) = (rule, access.auth.as_ref()) else {
         return Ok(false);
     };
-    let filter = compile(app, collection, access, Some(rule))?;
+    let filter = compile(app, collection, access, Some(rule), None)?;
     let id = row.get("id").and_then(Value::as_str).unwrap_or_default();
     Ok(
         store::records::find_matching(&app.store().reader, collection, id, &filter)

@@ -22,6 +22,7 @@
 pub mod eval;
 mod lexer;
 mod parser;
+mod resolve;
 pub mod sql;
 
 use std::fmt;
