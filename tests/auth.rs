@@ -252,3 +252,57 @@ async fn auth_refresh_needs_a_token_of_the_same_collection() {
         200
     );
 }
+
+#[tokio::test]
+async fn auth_rule_is_checked_against_the_record() {
+    let server = TestServer::start().await;
+    let token = server.superuser_token().await;
+    let res = server
+        .patch(
+            "/api/collections/users",
+            Some(&token),
+            r#"{"authRule":"verified = true"}"#,
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    let body =
+        r#"{"email":"u@example.com","password":"pass-123456","passwordConfirm":"pass-123456"}"#;
+    assert_eq!(
+        server
+            .post("/api/collections/users/records", None, body)
+            .await
+            .status,
+        200
+    );
+    let login = r#"{"identity":"u@example.com","password":"pass-123456"}"#;
+    let res = server
+        .post("/api/collections/users/auth-with-password", None, login)
+        .await;
+    assert_eq!(
+        res.body,
+        concat!(
+            r#"{"data":{},"message":"The request doesn't satisfy the collection "#,
+            r#"requirements to authenticate.","status":403}"#
+        )
+    );
+    let list = server
+        .get("/api/collections/users/records", Some(&token))
+        .await
+        .json();
+    let id = list["items"][0]["id"].as_str().expect("id").to_string();
+    let res = server
+        .patch(
+            &format!("/api/collections/users/records/{id}"),
+            Some(&token),
+            r#"{"verified":true}"#,
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    assert_eq!(
+        server
+            .post("/api/collections/users/auth-with-password", None, login)
+            .await
+            .status,
+        200
+    );
+}

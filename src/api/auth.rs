@@ -3,20 +3,23 @@
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::{HeaderMap, Method};
 use serde_json::{Map, Value, json};
 
-use crate::api::extract::{Auth, Body, Path};
+use crate::api::extract::{Auth, Body, Path, Query};
+use crate::api::rules::{self, Access};
 use crate::app::App;
 use crate::auth::{password, token};
 use crate::core::collection::Collection;
 use crate::core::record;
 use crate::error::{ApiError, FieldErrors, field_error};
-use crate::filter;
 use crate::store;
 
 pub async fn auth_with_password(
     State(app): State<App>,
     Path(collection): Path<String>,
+    query: Query,
+    headers: HeaderMap,
     body: Result<Body, ApiError>,
 ) -> Result<Json<Value>, ApiError> {
     let collection = auth_collection(&app, &collection)?;
@@ -94,7 +97,10 @@ pub async fn auth_with_password(
     if !password::verify(pass, hash).await {
         return Err(failed());
     }
-    check_auth_rule(&collection, &record)?;
+    let mut access = Access::new(None, &query, Method::POST, &headers);
+    access.request.body = body.clone();
+    access.request.context = "password".into();
+    check_auth_rule(&app, &collection, &record, &access).await?;
     Ok(Json(auth_response(&collection, &record)))
 }
 
@@ -125,10 +131,14 @@ async fn find_by_identity(
     Ok(None)
 }
 
-/// `authRule`: null refuses everyone, "" admits everyone, an expression is checked against
-/// the record. Until the rule engine lands with the records issue, expressions are
-/// evaluated over the record's own fields; anything unresolvable refuses (fail closed).
-fn check_auth_rule(collection: &Collection, record: &Map<String, Value>) -> Result<(), ApiError> {
+/// `authRule`: null refuses everyone, "" admits everyone, an expression must match the
+/// authenticating record (evaluated in SQL like every rule, with this request's info).
+async fn check_auth_rule(
+    app: &App,
+    collection: &Collection,
+    record: &Map<String, Value>,
+    access: &Access,
+) -> Result<(), ApiError> {
     let refused = || {
         ApiError::forbidden(
             "The request doesn't satisfy the collection requirements to authenticate.",
@@ -142,10 +152,12 @@ fn check_auth_rule(collection: &Collection, record: &Map<String, Value>) -> Resu
     if rule.trim().is_empty() {
         return Ok(());
     }
-    let groups = filter::parse(&rule).map_err(|_| refused())?;
-    match filter::eval::eval(&groups, &|name| record.get(name).cloned()) {
-        Ok(true) => Ok(()),
-        _ => Err(refused()),
+    let filter =
+        rules::compile(app, collection, access, Some(&rule), None).map_err(|_| refused())?;
+    let id = record.get("id").and_then(Value::as_str).unwrap_or_default();
+    match store::records::find_matching(&app.store().reader, collection, id, &filter).await? {
+        Some(_) => Ok(()),
+        None => Err(refused()),
     }
 }
 
@@ -175,6 +187,8 @@ pub async fn auth_refresh(
     State(app): State<App>,
     Path(collection): Path<String>,
     auth: Auth,
+    query: Query,
+    headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     let collection = auth_collection(&app, &collection)?;
     let Some(current) = auth.0 else {
@@ -188,6 +202,7 @@ pub async fn auth_refresh(
             collection.name
         )));
     }
-    check_auth_rule(&collection, &current.record)?;
+    let access = Access::new(Some(current.clone()), &query, Method::POST, &headers);
+    check_auth_rule(&app, &collection, &current.record, &access).await?;
     Ok(Json(auth_response(&collection, &current.record)))
 }

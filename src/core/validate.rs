@@ -8,7 +8,7 @@ use crate::core::collection::{Collection, CollectionType};
 use crate::core::field::{Field, FieldOptions};
 use crate::core::index::Index;
 use crate::error::{FieldErrors, field_error, field_error_with, sentenize};
-use crate::filter::{self, Side};
+use crate::filter::{self, sql::RequestInfo, sql::Resolver};
 use crate::store::sql::is_valid_identifier;
 
 /// Names a user field may not take: they would collide with record JSON keys.
@@ -45,12 +45,12 @@ pub fn validate_collection(
         ("updateRule", &new.update_rule),
         ("deleteRule", &new.delete_rule),
     ] {
-        if let Some(error) = rule.as_deref().and_then(|r| check_rule(new, r)) {
+        if let Some(error) = rule.as_deref().and_then(|r| check_rule(new, others, r)) {
             errors.insert(key.into(), error);
         }
     }
     if let Some(auth) = &new.auth {
-        let auth_errors = check_auth_options(new, auth);
+        let auth_errors = check_auth_options(new, others, auth);
         errors.extend(auth_errors);
     }
     let index_errors = check_indexes(new, others);
@@ -261,41 +261,45 @@ fn check_field(field: &Field, self_id: &str, others: &[Collection]) -> Map<Strin
     errors
 }
 
-/// A rule must parse, and every plain identifier in it must name a field of the collection
-/// (`@` references and back-relations are resolved when rules are evaluated). The message
+/// A rule must parse and resolve against the collection (fields, relation paths,
+/// back-relations, `@collection` references), as PocketBase checks it on save; the message
 /// carries the raw error as PocketBase words it.
-fn check_rule(collection: &Collection, rule: &str) -> Option<Value> {
+fn check_rule(collection: &Collection, others: &[Collection], rule: &str) -> Option<Value> {
     if rule.trim().is_empty() {
         return None;
     }
-    let raw = match filter::parse(rule) {
-        Err(err) => Some(err.to_string()),
-        Ok(groups) => filter::eval::identifiers(&groups)
-            .into_iter()
-            .find_map(|(side, ident)| {
-                let head = ident.split([':', '.']).next().unwrap_or_default();
-                let known = head.starts_with('@') || is_known_field(collection, head);
-                let side = if side == Side::Left { "left" } else { "right" };
-                (!known)
-                    .then(|| format!("invalid {side} operand {ident:?} - unknown field {head:?}"))
-            }),
-    }?;
+    let raw = match filter::parse_with_limits(rule, &RULE_LIMITS) {
+        Err(err) => err.to_string(),
+        Ok(groups) => {
+            let mut all: Vec<Collection> = others.to_vec();
+            all.push(collection.clone());
+            let request = RequestInfo::default();
+            let resolver = Resolver {
+                collection,
+                all: &all,
+                request: &request,
+                main_alias: "_r",
+                superuser: true,
+            };
+            resolver.where_sql(&groups).err()?.to_string()
+        }
+    };
     Some(field_error(
         "validation_invalid_rule",
         &sentenize(&format!("Invalid rule. Raw error: {raw}")),
     ))
 }
 
-fn is_known_field(collection: &Collection, name: &str) -> bool {
-    let keyword = ["null", "true", "false"]
-        .iter()
-        .any(|k| k.eq_ignore_ascii_case(name));
-    // `other_via_field` back-relations are checked when rules are evaluated.
-    keyword || name.contains("_via_") || collection.fields.iter().any(|f| f.name == name)
-}
+/// API rules have no length limit in PocketBase (only the `filter` parameter does).
+const RULE_LIMITS: filter::Limits = filter::Limits {
+    max_length: usize::MAX,
+    max_expressions: usize::MAX,
+    max_depth: filter::MAX_DEPTH,
+};
 
 fn check_auth_options(
     collection: &Collection,
+    others: &[Collection],
     auth: &crate::core::auth_options::AuthOptions,
 ) -> FieldErrors {
     let mut errors = FieldErrors::new();
@@ -331,7 +335,10 @@ fn check_auth_options(
         ("authRule", &auth.auth_rule),
         ("manageRule", &auth.manage_rule),
     ] {
-        if let Some(error) = rule.as_deref().and_then(|r| check_rule(collection, r)) {
+        if let Some(error) = rule
+            .as_deref()
+            .and_then(|r| check_rule(collection, others, r))
+        {
             errors.insert(key.into(), error);
         }
     }

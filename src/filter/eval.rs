@@ -1,35 +1,10 @@
-//! Walking a parsed filter: listing its identifiers (rule validation) and evaluating it in
-//! memory against single-valued fields (the collections list filters on `id, created,
-//! updated, name, system, type`). Record filters compile to SQL instead.
+//! Evaluating a parsed filter in memory against single-valued fields: the collections list
+//! filters on `id, created, updated, name, system, type`. Record filters and API rules
+//! compile to SQL instead (`filter::sql`).
 
 use serde_json::Value;
 
-use crate::filter::{ExprGroup, Join, Keyword, Node, Op, Operand, Side};
-
-/// Every identifier operand (function arguments included) with the side it stands on.
-pub fn identifiers(groups: &[ExprGroup]) -> Vec<(Side, String)> {
-    fn operand(side: Side, op: &Operand, out: &mut Vec<(Side, String)>) {
-        match op {
-            Operand::Identifier(name) => out.push((side, name.clone())),
-            Operand::Function { args, .. } => args.iter().for_each(|a| operand(side, a, out)),
-            _ => {}
-        }
-    }
-    fn walk(groups: &[ExprGroup], out: &mut Vec<(Side, String)>) {
-        for group in groups {
-            match &group.item {
-                Node::Expr(expr) => {
-                    operand(Side::Left, &expr.left, out);
-                    operand(Side::Right, &expr.right, out);
-                }
-                Node::Group(inner) => walk(inner, out),
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(groups, &mut out);
-    out
-}
+use crate::filter::{ExprGroup, Join, Keyword, Node, Op, Operand};
 
 /// Why an in-memory evaluation failed (answered as a 400 by the caller).
 #[derive(Debug, Clone, PartialEq)]
@@ -161,12 +136,5 @@ mod tests {
             check("nope = 1"),
             Err(EvalError::UnknownField("nope".into()))
         );
-    }
-
-    #[test]
-    fn lists_identifiers_with_sides() {
-        let groups = parse("a = b && (c ~ 'x' || 1 = d)").expect("parses");
-        let names: Vec<String> = identifiers(&groups).into_iter().map(|(_, n)| n).collect();
-        assert_eq!(names, ["a", "b", "c", "d"]);
     }
 }
