@@ -97,6 +97,40 @@ impl Ctx {
                 && manage_rule.is_some_and(|r| !r.trim().is_empty()))
     }
 
+    /// The record `id` if `rule` (already resolved by `Access::rule`) lets this requester
+    /// reach it; PocketBase answers 404 either way (§2.4).
+    async fn find_allowed(
+        &self,
+        app: &App,
+        rule: Option<&str>,
+        id: &str,
+    ) -> Result<Map<String, Value>, ApiError> {
+        let filter = rules::compile(app, &self.collection, &self.access, rule, None)?;
+        store::records::find_matching(&app.store().reader, &self.collection, id, &filter)
+            .await?
+            .ok_or_else(ApiError::not_found_default)
+    }
+
+    /// One record as the response body: serialized, expanded and `fields`-picked.
+    async fn respond(&self, app: &App, row: Map<String, Value>) -> Result<Json<Value>, ApiError> {
+        let mut items = self.render(app, &[row]).await?;
+        Ok(Json(self.pick(items.pop().unwrap_or_default())))
+    }
+
+    /// The stored version of a record just written (reads through the writer, so it sees it).
+    async fn reload(
+        &self,
+        app: &App,
+        id: &str,
+        fallback: Map<String, Value>,
+    ) -> Result<Map<String, Value>, ApiError> {
+        Ok(
+            store::records::find_by_id(&app.store().writer, &self.collection, id)
+                .await?
+                .unwrap_or(fallback),
+        )
+    }
+
     fn pick(&self, value: Value) -> Value {
         match self.query.get("fields").and_then(Picker::parse) {
             Some(picker) => picker.apply(&value),
@@ -190,12 +224,8 @@ pub async fn view(
 ) -> Result<Json<Value>, ApiError> {
     let ctx = Ctx::new(&app, &collection, auth, query, Method::GET, &headers)?;
     let rule = ctx.access.rule(&ctx.collection.view_rule)?;
-    let filter = rules::compile(&app, &ctx.collection, &ctx.access, rule.as_deref(), None)?;
-    let row = store::records::find_matching(&app.store().reader, &ctx.collection, &id, &filter)
-        .await?
-        .ok_or_else(ApiError::not_found_default)?;
-    let mut items = ctx.render(&app, &[row]).await?;
-    Ok(Json(ctx.pick(items.pop().unwrap_or_default())))
+    let row = ctx.find_allowed(&app, rule.as_deref(), &id).await?;
+    ctx.respond(&app, row).await
 }
 
 pub async fn create(
@@ -229,12 +259,13 @@ pub async fn create(
     records::insert(&app, &ctx.collection, &record)
         .await
         .map_err(|e| record_error(e, failed()))?;
-    let id = record.get("id").and_then(Value::as_str).unwrap_or_default();
-    let stored = store::records::find_by_id(&app.store().writer, &ctx.collection, id)
-        .await?
-        .unwrap_or(record.clone());
-    let mut items = ctx.render(&app, &[stored]).await?;
-    Ok(Json(ctx.pick(items.pop().unwrap_or_default())))
+    let id = record
+        .get("id")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let stored = ctx.reload(&app, &id, record).await?;
+    ctx.respond(&app, stored).await
 }
 
 pub async fn update(
@@ -249,11 +280,7 @@ pub async fn update(
     let mut ctx = Ctx::new(&app, &collection, auth, query, Method::PATCH, &headers)?;
     ctx.access.request.body = body.clone();
     let rule = ctx.access.rule(&ctx.collection.update_rule)?;
-    let filter = rules::compile(&app, &ctx.collection, &ctx.access, rule.as_deref(), None)?;
-    let existing =
-        store::records::find_matching(&app.store().reader, &ctx.collection, &id, &filter)
-            .await?
-            .ok_or_else(ApiError::not_found_default)?;
+    let existing = ctx.find_allowed(&app, rule.as_deref(), &id).await?;
     let manager = ctx.access.superuser
         || rules::is_manager(&app, &ctx.collection, &ctx.access, &existing).await?;
     let actor = Actor {
@@ -267,11 +294,8 @@ pub async fn update(
     records::save(&app, &ctx.collection, &id, &record)
         .await
         .map_err(|e| record_error(e, failed()))?;
-    let stored = store::records::find_by_id(&app.store().writer, &ctx.collection, &id)
-        .await?
-        .unwrap_or(record);
-    let mut items = ctx.render(&app, &[stored]).await?;
-    Ok(Json(ctx.pick(items.pop().unwrap_or_default())))
+    let stored = ctx.reload(&app, &id, record).await?;
+    ctx.respond(&app, stored).await
 }
 
 pub async fn delete(
@@ -283,10 +307,7 @@ pub async fn delete(
 ) -> Result<StatusCode, ApiError> {
     let ctx = Ctx::new(&app, &collection, auth, query, Method::DELETE, &headers)?;
     let rule = ctx.access.rule(&ctx.collection.delete_rule)?;
-    let filter = rules::compile(&app, &ctx.collection, &ctx.access, rule.as_deref(), None)?;
-    store::records::find_matching(&app.store().reader, &ctx.collection, &id, &filter)
-        .await?
-        .ok_or_else(ApiError::not_found_default)?;
+    ctx.find_allowed(&app, rule.as_deref(), &id).await?;
     records::delete(&app, &ctx.collection, &id)
         .await
         .map_err(|e| record_error(e, ApiError::bad_request_default()))?;

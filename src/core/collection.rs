@@ -242,27 +242,36 @@ impl Collection {
 
     /// Auth collections always carry unique indexes on `tokenKey` and (non-empty) `email`.
     fn ensure_auth_indexes(&mut self) {
-        let has_index_on = |indexes: &[String], column: &str| {
-            indexes.iter().any(|sql| {
-                crate::core::index::Index::parse(sql).is_some_and(|ix| {
-                    ix.unique && ix.columns.len() == 1 && ix.columns[0].eq_ignore_ascii_case(column)
-                })
-            })
-        };
-        if !has_index_on(&self.indexes, "tokenKey") {
+        if !self.has_unique_index("tokenKey") {
             let sql = format!(
                 "CREATE UNIQUE INDEX `idx_tokenKey_{}` ON `{}` (`tokenKey`)",
                 self.id, self.name
             );
             self.indexes.push(sql);
         }
-        if !has_index_on(&self.indexes, "email") {
+        if !self.has_unique_index("email") {
             let sql = format!(
                 "CREATE UNIQUE INDEX `idx_email_{}` ON `{}` (`email`) WHERE `email` != ''",
                 self.id, self.name
             );
             self.indexes.push(sql);
         }
+    }
+
+    /// Whether a unique index covers exactly `column` (PocketBase's
+    /// `FindSingleColumnUniqueIndex`; identity fields and single back-relations need one).
+    pub fn has_unique_index(&self, column: &str) -> bool {
+        self.indexes
+            .iter()
+            .filter_map(|sql| crate::core::index::Index::parse(sql))
+            .any(|ix| {
+                ix.unique
+                    && ix.columns.len() == 1
+                    && ix
+                        .column_names()
+                        .next()
+                        .is_some_and(|c| c.eq_ignore_ascii_case(column))
+            })
     }
 
     pub fn field(&self, name: &str) -> Option<&Field> {

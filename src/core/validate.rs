@@ -343,7 +343,7 @@ fn check_auth_options(
         }
     }
     for (i, name) in auth.password_auth.identity_fields.iter().enumerate() {
-        if !has_unique_index(collection, name) {
+        if !collection.has_unique_index(name) {
             let error = field_error(
                 "validation_missing_unique_constraint",
                 "The identity field must have a UNIQUE index.",
@@ -355,21 +355,6 @@ fn check_auth_options(
         }
     }
     errors
-}
-
-fn has_unique_index(collection: &Collection, column: &str) -> bool {
-    collection
-        .indexes
-        .iter()
-        .filter_map(|sql| Index::parse(sql))
-        .any(|ix| {
-            ix.unique
-                && ix.columns.len() == 1
-                && ix
-                    .column_names()
-                    .next()
-                    .is_some_and(|c| c.eq_ignore_ascii_case(column))
-        })
 }
 
 fn check_indexes(collection: &Collection, others: &[Collection]) -> Map<String, Value> {

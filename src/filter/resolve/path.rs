@@ -10,7 +10,6 @@
 
 use crate::core::collection::Collection;
 use crate::core::field::{Field, FieldOptions};
-use crate::core::index::Index;
 use crate::filter::resolve::{Ctx, Fallback, Multi, Resolved, Scope, split_modifier};
 use crate::filter::sql::{Frag, Param, ResolveError};
 use crate::store::sql::quote;
@@ -74,23 +73,6 @@ pub(super) fn is_multi_valuer(field: &Field) -> bool {
         field.options,
         FieldOptions::Select { .. } | FieldOptions::Relation { .. } | FieldOptions::File { .. }
     )
-}
-
-/// Whether `collection` has a unique index on exactly `name` (PocketBase's
-/// `FindSingleColumnUniqueIndex`).
-fn has_unique_index(collection: &Collection, name: &str) -> bool {
-    collection
-        .indexes
-        .iter()
-        .filter_map(|sql| Index::parse(sql))
-        .any(|ix| {
-            ix.unique
-                && ix.columns.len() == 1
-                && ix.columns[0]
-                    .split_whitespace()
-                    .next()
-                    .is_some_and(|c| c.eq_ignore_ascii_case(name))
-        })
 }
 
 /// The item subquery built alongside the main path.
@@ -324,7 +306,7 @@ impl<'a> Walk<'a> {
             Some(Frag::raw(on(a, &parent, &each)))
         })?;
         // A single relation without a unique index can still point here from many rows.
-        if multiple || (!self.items.on && !has_unique_index(back, &field.name)) {
+        if multiple || (!self.items.on && !back.has_unique_index(&field.name)) {
             self.set_multi();
         }
         let (item_each, item_parent) = (ctx.alias(), self.items.alias.clone());
