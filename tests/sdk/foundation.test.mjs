@@ -3,23 +3,12 @@
 // Env: SATCHEL_URL, SATCHEL_SUPERUSER_EMAIL, SATCHEL_SUPERUSER_PASSWORD.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import PocketBase, { ClientResponseError } from 'pocketbase';
+import {
+  EMAIL, PASSWORD, RUN, uniqueName, DATETIME, client, expectError,
+} from './helpers.mjs';
 
 // ---------------------------------------------------------------- helpers
 
-function requireEnv(name) {
-  const value = process.env[name];
-  if (!value) {
-    throw new Error(`${name} is not set. Run as: SATCHEL_URL=http://127.0.0.1:8090 ` +
-      'SATCHEL_SUPERUSER_EMAIL=... SATCHEL_SUPERUSER_PASSWORD=... npm test');
-  }
-  return value;
-}
-
-const BASE_URL = requireEnv('SATCHEL_URL');
-const EMAIL = requireEnv('SATCHEL_SUPERUSER_EMAIL');
-const PASSWORD = requireEnv('SATCHEL_SUPERUSER_PASSWORD');
-const RUN = Math.random().toString(36).slice(2, 10); // unique per run
 const created = new Set(); // collections to clean up afterwards
 
 const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
@@ -37,18 +26,10 @@ function crc32(str) {
 
 const collectionId = (type, name) => `pbc_${crc32(type + name)}`;
 const fieldId = (type, name) => `${type}${crc32(name)}`;
-const uniqueName = (prefix) => `${prefix}_${RUN}`;
-const DATETIME = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const sortedKeys = (obj) => Object.keys(obj).sort();
 
 function jwtPart(token, index) {
   return JSON.parse(Buffer.from(token.split('.')[index], 'base64url').toString('utf8'));
-}
-
-function client() {
-  const pb = new PocketBase(BASE_URL);
-  pb.autoCancellation(false);
-  return pb;
 }
 
 let su; // superuser client shared by the tests
@@ -62,18 +43,6 @@ async function createCollection(data) {
   const col = await su.collections.create(data);
   created.add(col.id);
   return col;
-}
-
-/** Awaits a promise that must reject with a ClientResponseError of the given status. */
-async function expectError(promise, status) {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof ClientResponseError, `expected ClientResponseError, got ${err}`);
-    assert.equal(err.status, status, `status; response: ${JSON.stringify(err.response)}`);
-    return err;
-  }
-  assert.fail(`expected the request to fail with status ${status}`);
 }
 
 const ID_FIELD = {

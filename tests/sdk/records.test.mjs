@@ -3,46 +3,15 @@
 // Env: SATCHEL_URL, SATCHEL_SUPERUSER_EMAIL, SATCHEL_SUPERUSER_PASSWORD.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import PocketBase, { ClientResponseError } from 'pocketbase';
+import {
+  EMAIL, PASSWORD, RUN, uniqueName, DATETIME, client, expectError,
+} from './helpers.mjs';
 
 // ---------------------------------------------------------------- helpers
 
-function requireEnv(name) {
-  const value = process.env[name];
-  if (!value) {
-    throw new Error(`${name} is not set. Run as: SATCHEL_URL=http://127.0.0.1:8090 ` +
-      'SATCHEL_SUPERUSER_EMAIL=... SATCHEL_SUPERUSER_PASSWORD=... npm test');
-  }
-  return value;
-}
-
-const BASE_URL = requireEnv('SATCHEL_URL');
-const EMAIL = requireEnv('SATCHEL_SUPERUSER_EMAIL');
-const PASSWORD = requireEnv('SATCHEL_SUPERUSER_PASSWORD');
-const RUN = Math.random().toString(36).slice(2, 10); // unique per run
-const uniqueName = (prefix) => `${prefix}_${RUN}`;
 const ID = /^[a-z0-9]{15}$/;
-const DATETIME = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const NOT_FOUND = { data: {}, message: "The requested resource wasn't found.", status: 404 };
 const USER_PASSWORD = 'user-pass-123';
-
-function client() {
-  const pb = new PocketBase(BASE_URL);
-  pb.autoCancellation(false);
-  return pb;
-}
-
-/** Awaits a promise that must reject with a ClientResponseError of the given status. */
-async function expectError(promise, status) {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof ClientResponseError, `expected ClientResponseError, got ${err}`);
-    assert.equal(err.status, status, `status; response: ${JSON.stringify(err.response)}`);
-    return err;
-  }
-  assert.fail(`expected the request to fail with status ${status}`);
-}
 
 let su; // superuser client
 const createdCollections = []; // deleted in reverse order (relations point backwards)
