@@ -171,3 +171,65 @@ async fn test_email_validates_then_explains_why_nothing_was_sent() {
             .starts_with("Failed to send the test email. Raw error:")
     );
 }
+
+#[tokio::test]
+async fn superuser_ips_lock_superusers_to_listed_addresses() {
+    let server = TestServer::start().await;
+    let token = server.superuser_token().await;
+    let forbidden =
+        r#"{"data":{},"message":"You are not allowed to perform this request.","status":403}"#;
+    let res = server
+        .patch(
+            "/api/settings",
+            Some(&token),
+            r#"{"superuserIPs":["10.0.0.1","192.168.0.0/16"]}"#,
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    for path in ["/api/collections", "/api/health", "/api/settings"] {
+        assert_eq!(
+            server.get(path, Some(&token)).await.body,
+            forbidden,
+            "{path}"
+        );
+    }
+    let login = format!(
+        r#"{{"identity":"{}","password":"{}"}}"#,
+        common::ADMIN_EMAIL,
+        common::ADMIN_PASSWORD
+    );
+    let res = server
+        .post(
+            "/api/collections/_superusers/auth-with-password",
+            None,
+            &login,
+        )
+        .await;
+    assert_eq!(res.body, forbidden);
+    assert_eq!(
+        server.get("/api/health", None).await.status,
+        200,
+        "guests are not affected"
+    );
+
+    let res = server
+        .patch(
+            "/api/settings",
+            Some(&token),
+            r#"{"superuserIPs":["127.0.0.0/8"]}"#,
+        )
+        .await;
+    assert_eq!(
+        res.status, 403,
+        "still locked out until an allowed address is listed"
+    );
+    let settings = server
+        .app
+        .settings()
+        .merged(&json!({"superuserIPs": ["127.0.0.0/8"]}));
+    server.app.save_settings(settings).await.expect("save");
+    assert_eq!(
+        server.get("/api/collections", Some(&token)).await.status,
+        200
+    );
+}

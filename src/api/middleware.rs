@@ -12,6 +12,12 @@ use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, State};
+
+use crate::api::extract::{AuthRecord, authenticate};
+use crate::app::App;
 use crate::error::ApiError;
 
 /// Adds the headers PocketBase sets on every response.
@@ -145,6 +151,19 @@ pub fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response<Body> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn ip_rules() {
+        let ip = |s: &str| s.parse::<IpAddr>().expect("ip");
+        assert!(ip_matches("10.0.0.1", ip("10.0.0.1")));
+        assert!(!ip_matches("10.0.0.1", ip("10.0.0.2")));
+        assert!(ip_matches("192.168.0.0/16", ip("192.168.4.5")));
+        assert!(!ip_matches("192.168.0.0/16", ip("192.169.0.1")));
+        assert!(ip_matches("::1", ip("::1")));
+        assert!(ip_matches("fd00::/8", ip("fd12::1")));
+        assert!(!ip_matches("bad-ip", ip("127.0.0.1")));
+        assert!(!ip_matches("127.0.0.1", ip("::1")));
+    }
+
     #[tokio::test]
     async fn a_panic_is_a_generic_500_envelope() {
         let res = panic_response(Box::new("secret detail".to_string()));
@@ -157,4 +176,72 @@ mod tests {
             r#"{"data":{},"message":"Something went wrong while processing your request.","status":500}"#
         );
     }
+}
+
+/// `settings.superuserIPs` (§4.7): when set, a request carrying a superuser token, or one to
+/// the `_superusers` auth endpoints, from any other address is refused with PocketBase's
+/// default 403. The resolved auth is cached for the `Auth` extractor.
+pub async fn superuser_ips(State(app): State<App>, mut req: Request, next: Next) -> Response {
+    let allowed = app.settings().superuser_ips();
+    if allowed.is_empty() {
+        return next.run(req).await;
+    }
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip());
+    if peer.is_some_and(|ip| allowed.iter().any(|rule| ip_matches(rule, ip))) {
+        return next.run(req).await;
+    }
+    let header = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let auth = authenticate(&app, &header).await;
+    let path = req.uri().path();
+    let superuser_route = [
+        "/api/collections/_superusers/",
+        "/api/collections/pbc_3142635823/",
+    ]
+    .iter()
+    .any(|prefix| path.starts_with(prefix));
+    if superuser_route || auth.as_ref().is_some_and(AuthRecord::is_superuser) {
+        return ApiError::forbidden("You are not allowed to perform this request.").into_response();
+    }
+    req.extensions_mut().insert(auth);
+    next.run(req).await
+}
+
+/// Whether `ip` is `rule` (an address) or inside it (a CIDR block).
+pub fn ip_matches(rule: &str, ip: IpAddr) -> bool {
+    let (base, bits) = match rule.split_once('/') {
+        Some((base, bits)) => (base, bits.parse::<u32>().ok()),
+        None => (rule, None),
+    };
+    let Ok(base) = base.trim().parse::<IpAddr>() else {
+        return false;
+    };
+    match (base, ip) {
+        (IpAddr::V4(b), IpAddr::V4(i)) => prefix_eq(
+            u32::from(b).into(),
+            u32::from(i).into(),
+            bits.unwrap_or(32),
+            32,
+        ),
+        (IpAddr::V6(b), IpAddr::V6(i)) => {
+            prefix_eq(u128::from(b), u128::from(i), bits.unwrap_or(128), 128)
+        }
+        _ => false,
+    }
+}
+
+fn prefix_eq(a: u128, b: u128, bits: u32, width: u32) -> bool {
+    if bits == 0 {
+        return true;
+    }
+    let bits = bits.min(width);
+    let shift = width - bits;
+    (a >> shift) == (b >> shift)
 }

@@ -99,6 +99,10 @@ pub fn router(app: App, http: HttpConfig) -> Router {
         .route("/api/settings/test/email", post(settings::test_email))
         .method_not_allowed_fallback(middleware::not_found)
         .fallback(move |req: Request| public::serve(public.clone(), req))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            middleware::superuser_ips,
+        ))
         .with_state(app)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(CatchPanicLayer::custom(middleware::panic_response))

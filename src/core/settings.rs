@@ -67,11 +67,16 @@ impl Settings {
         value
     }
 
-    pub fn app_name(&self) -> &str {
-        self.0
-            .pointer("/meta/appName")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
+    /// `superuserIPs`: addresses or CIDR blocks superusers must come from (empty = any).
+    pub fn superuser_ips(&self) -> Vec<String> {
+        let list = self.0.get("superuserIPs").and_then(Value::as_array);
+        list.map(|l| {
+            l.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
     }
 
     /// PocketBase's settings validation; field errors nest like the document (`meta.appName`).
