@@ -147,37 +147,6 @@ pub fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response<Body> {
     ApiError::internal(format!("handler panicked: {detail}")).into_response()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ip_rules() {
-        let ip = |s: &str| s.parse::<IpAddr>().expect("ip");
-        assert!(ip_matches("10.0.0.1", ip("10.0.0.1")));
-        assert!(!ip_matches("10.0.0.1", ip("10.0.0.2")));
-        assert!(ip_matches("192.168.0.0/16", ip("192.168.4.5")));
-        assert!(!ip_matches("192.168.0.0/16", ip("192.169.0.1")));
-        assert!(ip_matches("::1", ip("::1")));
-        assert!(ip_matches("fd00::/8", ip("fd12::1")));
-        assert!(!ip_matches("bad-ip", ip("127.0.0.1")));
-        assert!(!ip_matches("127.0.0.1", ip("::1")));
-    }
-
-    #[tokio::test]
-    async fn a_panic_is_a_generic_500_envelope() {
-        let res = panic_response(Box::new("secret detail".to_string()));
-        assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
-        let body = axum::body::to_bytes(res.into_body(), 1024)
-            .await
-            .expect("body");
-        assert_eq!(
-            std::str::from_utf8(&body).expect("utf8"),
-            r#"{"data":{},"message":"Something went wrong while processing your request.","status":500}"#
-        );
-    }
-}
-
 /// `settings.superuserIPs` (§4.7): when set, a request carrying a superuser token, or one to
 /// the `_superusers` auth endpoints, from any other address is refused with PocketBase's
 /// default 403. The resolved auth is cached for the `Auth` extractor.
@@ -244,4 +213,35 @@ fn prefix_eq(a: u128, b: u128, bits: u32, width: u32) -> bool {
     let bits = bits.min(width);
     let shift = width - bits;
     (a >> shift) == (b >> shift)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ip_rules() {
+        let ip = |s: &str| s.parse::<IpAddr>().expect("ip");
+        assert!(ip_matches("10.0.0.1", ip("10.0.0.1")));
+        assert!(!ip_matches("10.0.0.1", ip("10.0.0.2")));
+        assert!(ip_matches("192.168.0.0/16", ip("192.168.4.5")));
+        assert!(!ip_matches("192.168.0.0/16", ip("192.169.0.1")));
+        assert!(ip_matches("::1", ip("::1")));
+        assert!(ip_matches("fd00::/8", ip("fd12::1")));
+        assert!(!ip_matches("bad-ip", ip("127.0.0.1")));
+        assert!(!ip_matches("127.0.0.1", ip("::1")));
+    }
+
+    #[tokio::test]
+    async fn a_panic_is_a_generic_500_envelope() {
+        let res = panic_response(Box::new("secret detail".to_string()));
+        assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(res.into_body(), 1024)
+            .await
+            .expect("body");
+        assert_eq!(
+            std::str::from_utf8(&body).expect("utf8"),
+            r#"{"data":{},"message":"Something went wrong while processing your request.","status":500}"#
+        );
+    }
 }
