@@ -155,12 +155,17 @@ fn serve_prints_the_banner_answers_and_shuts_down_cleanly_on_sigterm() {
     let addr = base.trim_start_matches("http://");
     let mut stream = std::net::TcpStream::connect(addr).expect("connect");
     use std::io::{Read, Write};
-    stream
-        .write_all(b"GET /api/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .expect("write");
+    // A records list opens a synchronous reader connection: it must not keep the WAL alive.
+    let request =
+        b"GET /api/collections/users/records HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    stream.write_all(request).expect("write");
     let mut response = String::new();
     stream.read_to_string(&mut response).expect("read");
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(
+        response.ends_with(r#"{"items":[],"page":1,"perPage":30,"totalItems":0,"totalPages":0}"#),
+        "{response}"
+    );
 
     let killed = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])

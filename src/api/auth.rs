@@ -123,7 +123,7 @@ async fn find_by_identity(
             continue;
         }
         if let Some(record) =
-            store::records::find_by_field(&app.store().reader, collection, field, identity).await?
+            store::records::find_by_field(&app.store().read, collection, field, identity).await?
         {
             return Ok(Some(record));
         }
@@ -155,7 +155,7 @@ async fn check_auth_rule(
     let filter =
         rules::compile(app, collection, access, Some(&rule), None).map_err(|_| refused())?;
     let id = record.get("id").and_then(Value::as_str).unwrap_or_default();
-    match store::records::find_matching(&app.store().reader, collection, id, &filter).await? {
+    match store::records::find_matching(&app.store().read, collection, id, &filter).await? {
         Some(_) => Ok(()),
         None => Err(refused()),
     }

@@ -142,7 +142,7 @@ pub async fn authenticate(app: &App, header: &str) -> Option<AuthRecord> {
     let collection = app.collection(claims.get("collectionId").and_then(Value::as_str)?)?;
     let options = collection.auth.as_ref()?;
     let id = claims.get("id").and_then(Value::as_str)?;
-    let record = store::records::find_by_id(&app.store().reader, &collection, id)
+    let record = store::records::find_by_id(&app.store().read, &collection, id)
         .await
         .ok()??;
     let key = format!(

@@ -106,7 +106,7 @@ impl Ctx {
         id: &str,
     ) -> Result<Map<String, Value>, ApiError> {
         let filter = rules::compile(app, &self.collection, &self.access, rule, None)?;
-        store::records::find_matching(&app.store().reader, &self.collection, id, &filter)
+        store::records::find_matching(&app.store().read, &self.collection, id, &filter)
             .await?
             .ok_or_else(ApiError::not_found_default)
     }
@@ -125,7 +125,7 @@ impl Ctx {
         fallback: Map<String, Value>,
     ) -> Result<Map<String, Value>, ApiError> {
         Ok(
-            store::records::find_by_id(&app.store().writer, &self.collection, id)
+            store::records::find_by_id(&app.store().read, &self.collection, id)
                 .await?
                 .unwrap_or(fallback),
         )
@@ -165,7 +165,7 @@ pub async fn list(
         params.per_page as i64,
         ((params.page - 1) * params.per_page) as i64,
     );
-    let reader = &app.store().reader;
+    let reader = &*app.store().read;
     let (items, total) = if ctx.needs_shaping() {
         let (rows, total) = store::records::page(
             reader,

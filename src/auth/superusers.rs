@@ -50,7 +50,7 @@ async fn find(
     collection: &Collection,
     email: &str,
 ) -> Result<Option<Map<String, Value>>, String> {
-    store::records::find_by_field(&app.store().reader, collection, "email", email)
+    store::records::find_by_field(&app.store().read, collection, "email", email)
         .await
         .map_err(|e| e.to_string())
 }

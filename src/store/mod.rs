@@ -7,6 +7,7 @@
 
 pub mod collections;
 pub mod params;
+pub mod read;
 pub mod records;
 pub mod schema;
 pub mod sql;
@@ -24,6 +25,8 @@ use sqlx::sqlite::{
 pub struct Store {
     pub writer: SqlitePool,
     pub reader: SqlitePool,
+    /// Synchronous read-only connections for the hot read paths (see `read`).
+    pub read: std::sync::Arc<read::Readers>,
 }
 
 /// PocketBase's migration history, recorded in `_migrations` so that PocketBase itself
@@ -69,7 +72,12 @@ impl Store {
             .max_connections(readers)
             .connect_with(options.read_only(true))
             .await?;
-        let store = Store { writer, reader };
+        let read = std::sync::Arc::new(read::Readers::new(dir.join("data.db")));
+        let store = Store {
+            writer,
+            reader,
+            read,
+        };
         store.record_pocketbase_history().await?;
         Ok(store)
     }
@@ -88,6 +96,7 @@ impl Store {
 
     /// Closes both pools, checkpointing the WAL.
     pub async fn close(&self) {
+        self.read.close();
         self.reader.close().await;
         self.writer.close().await;
     }

@@ -10,6 +10,7 @@ use crate::core::collection::Collection;
 use crate::core::field::{Field, FieldOptions};
 use crate::core::record::{self, Visibility};
 use crate::filter::sql::{Param, SqlExpr};
+use crate::store::read::{self, Readers};
 use crate::store::sql::{Sql, quote};
 
 /// The alias filter expressions use for the row being filtered.
@@ -55,16 +56,16 @@ fn decode(collection: &Collection, row: &SqliteRow) -> Result<Map<String, Value>
 
 /// The record with `id`, if any.
 pub async fn find_by_id(
-    pool: &SqlitePool,
+    readers: &Readers,
     collection: &Collection,
     id: &str,
 ) -> Result<Option<Map<String, Value>>, sqlx::Error> {
-    find_by_field(pool, collection, "id", id).await
+    find_by_field(readers, collection, "id", id).await
 }
 
 /// The first record whose `field` (a field of `collection`) equals `value`.
 pub async fn find_by_field(
-    pool: &SqlitePool,
+    readers: &Readers,
     collection: &Collection,
     field: &str,
     value: &str,
@@ -77,14 +78,27 @@ pub async fn find_by_field(
         &format!("`{ROW_ALIAS}`.{} = ?", quote(field)),
         " LIMIT 1",
     );
-    match sqlx::query(sql.into_query())
-        .bind(value.to_string())
-        .fetch_optional(pool)
-        .await?
-    {
-        Some(row) => decode(collection, &row).map(Some),
-        None => Ok(None),
-    }
+    read_one(
+        readers,
+        collection,
+        sql,
+        vec![rusqlite::types::Value::Text(value.to_string())],
+    )
+}
+
+/// The first row of a `select_sql` query on the synchronous readers, typed.
+fn read_one(
+    readers: &Readers,
+    collection: &Collection,
+    sql: Sql,
+    values: Vec<rusqlite::types::Value>,
+) -> Result<Option<Map<String, Value>>, sqlx::Error> {
+    let text: Option<String> = readers.with(|conn| {
+        let mut statement = conn.prepare_cached(sql.as_str())?;
+        let mut rows = statement.query(rusqlite::params_from_iter(values))?;
+        rows.next()?.map(|row| row.get(0)).transpose()
+    })?;
+    Ok(text.map(|t| record::from_raw(collection, serde_json::from_str(&t).unwrap_or_default())))
 }
 
 /// One page of records matching `filter` in `order` (insertion order when empty), and the
@@ -95,7 +109,7 @@ pub async fn find_by_field(
 /// SQLite aggregates the page into a JSON array itself. The subquery's `ORDER BY … LIMIT`
 /// is evaluated before the aggregate, which keeps the order.
 pub async fn page(
-    pool: &SqlitePool,
+    readers: &Readers,
     collection: &Collection,
     filter: &SqlExpr,
     order: &SqlExpr,
@@ -108,7 +122,7 @@ pub async fn page(
         params: Vec::new(),
     };
     let (items, total) = page_text(
-        pool,
+        readers,
         collection,
         &row,
         filter,
@@ -131,7 +145,7 @@ pub async fn page(
 /// (it sees its own email).
 #[allow(clippy::too_many_arguments)]
 pub async fn page_api_json(
-    pool: &SqlitePool,
+    readers: &Readers,
     collection: &Collection,
     visibility: Visibility,
     viewer: Option<&str>,
@@ -141,11 +155,11 @@ pub async fn page_api_json(
     with_total: bool,
 ) -> Result<(String, Option<i64>), sqlx::Error> {
     let row = api_json_sql(collection, visibility, viewer);
-    page_text(pool, collection, &row, filter, order, window, with_total).await
+    page_text(readers, collection, &row, filter, order, window, with_total).await
 }
 
 async fn page_text(
-    pool: &SqlitePool,
+    readers: &Readers,
     collection: &Collection,
     row: &SqlExpr,
     filter: &SqlExpr,
@@ -167,20 +181,25 @@ async fn page_text(
     } else {
         "NULL".to_string()
     };
-    let sql = Sql::trusted(format!(
+    let sql = format!(
         "SELECT (SELECT json_group_array(json(data)) FROM (SELECT {} AS data FROM {table} AS `{ROW_ALIAS}` \
          WHERE ({}){order_sql} LIMIT ? OFFSET ?)) AS items, {total_sql} AS total",
         row.sql, filter.sql
-    ));
-    let mut query = bind_params(sqlx::query(sql.into_query()), &row.params);
-    query = bind_params(bind_params(query, &filter.params), &order.params)
-        .bind(limit)
-        .bind(offset);
+    );
+    let mut values = read::values(&row.params);
+    values.extend(read::values(&filter.params));
+    values.extend(read::values(&order.params));
+    values.push(rusqlite::types::Value::Integer(limit));
+    values.push(rusqlite::types::Value::Integer(offset));
     if with_total {
-        query = bind_params(query, &filter.params);
+        values.extend(read::values(&filter.params));
     }
-    let result = query.fetch_one(pool).await?;
-    Ok((result.try_get("items")?, result.try_get("total")?))
+    readers.with(|conn| {
+        let mut statement = conn.prepare_cached(&sql)?;
+        statement.query_row(rusqlite::params_from_iter(values), |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+    })
 }
 
 /// SQL producing a record's API JSON exactly as `core::record::api_json` does (sorted keys,
@@ -240,7 +259,7 @@ fn api_json_sql(collection: &Collection, visibility: Visibility, viewer: Option<
 
 /// The record `id` if it also matches `filter`.
 pub async fn find_matching(
-    pool: &SqlitePool,
+    readers: &Readers,
     collection: &Collection,
     id: &str,
     filter: &SqlExpr,
@@ -250,14 +269,9 @@ pub async fn find_matching(
         &format!("`{ROW_ALIAS}`.`id` = ? AND ({})", filter.sql),
         " LIMIT 1",
     );
-    let query = bind_params(
-        sqlx::query(sql.into_query()).bind(id.to_string()),
-        &filter.params,
-    );
-    match query.fetch_optional(pool).await? {
-        Some(row) => decode(collection, &row).map(Some),
-        None => Ok(None),
-    }
+    let mut values = vec![rusqlite::types::Value::Text(id.to_string())];
+    values.extend(read::values(&filter.params));
+    read_one(readers, collection, sql, values)
 }
 
 /// Whether a would-be record (not stored yet) satisfies `filter`: its values are bound as a
