@@ -1,5 +1,6 @@
 //! Storage: `pb_data/data.db` through sqlx, with PocketBase's pragmas, one writer
-//! connection (every write is serialized in-process) and a pool of read-only readers.
+//! connection (every write is serialized in-process) and a pool of read-only readers, plus
+//! synchronous read-only connections for the hot read paths (`read`).
 //!
 //! This module tree is the only place that writes SQL text: `sql` audits every dynamic
 //! string, `schema` turns collection changes into DDL, `collections` and `records` hold

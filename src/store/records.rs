@@ -1,6 +1,9 @@
 //! Row-level queries on collection tables. Rows come back as one `json_object(...)` text
 //! per row (no per-column decoding), shaped into typed values by `core::record`. Filters
 //! arrive as `SqlExpr`s from the filter module, written against the row alias `_r`.
+//!
+//! The hot reads (`find_*`, `page*`) run on the synchronous `read::Readers`; writes and the
+//! rest go through sqlx (the writer, or the async reader pool).
 
 use serde_json::{Map, Value};
 use sqlx::sqlite::{SqliteArguments, SqliteRow};
