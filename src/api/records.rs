@@ -177,11 +177,7 @@ pub async fn list(
             !params.skip_total,
         )
         .await?;
-        let items = Value::Array(ctx.render(&app, &rows).await?);
-        let items = match ctx.query.get("fields").and_then(Picker::parse) {
-            Some(picker) => picker.apply(&items),
-            None => items,
-        };
+        let items = ctx.pick(Value::Array(ctx.render(&app, &rows).await?));
         (items.to_string(), total)
     } else {
         // Fast path: SQLite writes the records' JSON; nothing to decode or re-encode here.

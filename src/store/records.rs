@@ -19,7 +19,7 @@ use crate::store::sql::{Sql, quote};
 /// The alias filter expressions use for the row being filtered.
 pub const ROW_ALIAS: &str = "_r";
 
-type Query<'q> = sqlx::query::Query<'q, Sqlite, SqliteArguments>;
+pub(crate) type Query<'q> = sqlx::query::Query<'q, Sqlite, SqliteArguments>;
 
 /// `json_object('a', _r.a, …)` over every field of the collection.
 fn json_columns(collection: &Collection) -> String {
@@ -39,7 +39,8 @@ fn select_sql(collection: &Collection, condition: &str, tail: &str) -> Sql {
     ))
 }
 
-fn bind_params<'q>(mut query: Query<'q>, params: &[Param]) -> Query<'q> {
+/// Binds a filter's `?` values to a sqlx query, in order.
+pub(crate) fn bind_params<'q>(mut query: Query<'q>, params: &[Param]) -> Query<'q> {
     for param in params {
         query = match param {
             Param::Null => query.bind(None::<String>),

@@ -8,7 +8,8 @@ use sqlx::{Connection, Row, SqliteConnection};
 
 use crate::core::collection::Collection;
 use crate::filter::parse;
-use crate::filter::sql::{AuthInfo, Param, Part, RequestInfo, Resolver, SqlExpr};
+use crate::filter::sql::{AuthInfo, Part, RequestInfo, Resolver, SqlExpr};
+use crate::store::records::bind_params;
 use crate::store::sql::Sql;
 
 mod request;
@@ -138,21 +139,6 @@ pub(super) fn request(fx: &Fixture, auth: Option<&str>, body: Value, query: Valu
     }
 }
 
-fn bind<'q>(
-    mut query: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
-    params: &[Param],
-) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments> {
-    for param in params {
-        query = match param {
-            Param::Null => query.bind(None::<String>),
-            Param::Integer(i) => query.bind(*i),
-            Param::Real(f) => query.bind(*f),
-            Param::Text(t) => query.bind(t.clone()),
-        };
-    }
-    query
-}
-
 /// Ids of `table` rows matching `filter`, in `order` (id order when `None`).
 pub(super) async fn select(
     fx: &mut Fixture,
@@ -173,7 +159,7 @@ pub(super) async fn select(
     );
     let mut params = filter.params.clone();
     params.extend(order.map(|o| o.params.clone()).unwrap_or_default());
-    let rows = bind(sqlx::query(Sql::trusted(text).into_query()), &params)
+    let rows = bind_params(sqlx::query(Sql::trusted(text).into_query()), &params)
         .fetch_all(&mut fx.conn)
         .await
         .map_err(|e| format!("SQL error: {e} in {}", filter.sql))?;
