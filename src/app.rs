@@ -6,8 +6,12 @@ use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
 use crate::core::collection::Collection;
+use crate::core::metrics::Metrics;
 use crate::core::settings::Settings;
 use crate::core::system;
+use crate::core::windows::Windows;
+use crate::cron::Crons;
+use crate::mail::{self, Delivery, MailError, Message, Transport};
 use crate::store::{self, Store};
 
 /// Where the app keeps its data and how it runs (the `serve` flags the engine cares about).
@@ -29,6 +33,9 @@ struct Inner {
     store: Store,
     collections: RwLock<Arc<Vec<Collection>>>,
     settings: RwLock<Arc<Settings>>,
+    windows: Windows,
+    metrics: Metrics,
+    crons: Arc<Crons>,
 }
 
 /// Why the app could not start.
@@ -57,14 +64,19 @@ impl App {
         system::bootstrap(&store).await?;
         let collections = store::collections::load_all(&store.reader).await?;
         let settings = load_settings(&store).await?;
-        Ok(App {
+        let app = App {
             inner: Arc::new(Inner {
                 config,
                 store,
                 collections: RwLock::new(Arc::new(collections)),
                 settings: RwLock::new(Arc::new(settings)),
+                windows: Windows::default(),
+                metrics: Metrics::default(),
+                crons: Arc::new(Crons::new()),
             }),
-        })
+        };
+        crate::jobs::register(&app);
+        Ok(app)
     }
 
     pub fn config(&self) -> &Config {
@@ -119,6 +131,61 @@ impl App {
             Err(poisoned) => *poisoned.into_inner() = Arc::new(settings),
         }
         Ok(())
+    }
+
+    /// Short-lived keyed counters (mail resend throttles, OTP attempts).
+    pub fn windows(&self) -> &Windows {
+        &self.inner.windows
+    }
+
+    /// The cron jobs (the engine's own, registered by `jobs::register`).
+    pub fn crons(&self) -> &Arc<Crons> {
+        &self.inner.crons
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+
+    /// Where mail goes now: SMTP when `settings.smtp.enabled`, else the dev outbox
+    /// `DIR/outbox/`.
+    pub fn mail_transport(&self) -> Transport {
+        match mail::SmtpConfig::from_settings(&self.settings().0) {
+            Some(smtp) => Transport::Smtp(smtp),
+            None => Transport::Outbox(self.inner.config.data_dir.join("outbox")),
+        }
+    }
+
+    /// Sends `message` now and logs the outcome (one line; an outbox write says where).
+    pub async fn send_mail(&self, message: &Message) -> Result<Delivery, MailError> {
+        let to = message
+            .to
+            .first()
+            .map(|a| a.email.clone())
+            .unwrap_or_default();
+        let result = mail::send(&self.mail_transport(), message).await;
+        match &result {
+            Ok(Delivery::Written(path)) => {
+                tracing::info!("mail to {to} written to {}", path.display())
+            }
+            Ok(Delivery::Sent) => tracing::debug!("mail sent to {to}"),
+            Err(err) => tracing::error!("failed to send mail to {to}: {err}"),
+        }
+        result
+    }
+
+    /// Sends `message` in the background (never blocking the caller), then runs `then`
+    /// with the outcome.
+    pub fn send_mail_later<F, Fut>(&self, message: Message, then: F)
+    where
+        F: FnOnce(App, Result<Delivery, MailError>) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ()> + Send,
+    {
+        let app = self.clone();
+        tokio::spawn(async move {
+            let result = app.send_mail(&message).await;
+            then(app, result).await;
+        });
     }
 
     /// Closes the database cleanly (WAL checkpointed).

@@ -20,8 +20,11 @@ pub mod app;
 pub mod auth;
 pub mod cli;
 pub mod core;
+pub mod cron;
 pub mod error;
 pub mod filter;
+pub mod jobs;
+pub mod mail;
 pub mod server;
 pub mod store;
 

@@ -48,11 +48,14 @@ pub async fn run(
     http: HttpConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let ticker = app.crons().start();
     let router =
         api::router(app, http).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, router)
+    let served = axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    ticker.abort();
+    served
 }
 
 async fn print_banner(app: &App, listener: &TcpListener) {

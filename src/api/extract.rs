@@ -8,10 +8,9 @@ use axum::http::request::Parts;
 use serde_json::{Map, Value};
 
 use crate::app::App;
-use crate::auth::token;
+use crate::auth::record_tokens::{self, Kind};
 use crate::core::collection::Collection;
 use crate::error::ApiError;
-use crate::store;
 
 /// A request body as a JSON object. Empty = `{}`; JSON or urlencoded forms are accepted.
 pub struct Body(pub Map<String, Value>);
@@ -135,22 +134,7 @@ pub async fn authenticate(app: &App, header: &str) -> Option<AuthRecord> {
     if raw.is_empty() {
         return None;
     }
-    let claims = token::unverified_claims(raw)?;
-    if claims.get("type").and_then(Value::as_str) != Some("auth") {
-        return None;
-    }
-    let collection = app.collection(claims.get("collectionId").and_then(Value::as_str)?)?;
-    let options = collection.auth.as_ref()?;
-    let id = claims.get("id").and_then(Value::as_str)?;
-    let record = store::records::find_by_id(&app.store().read, &collection, id)
-        .await
-        .ok()??;
-    let key = format!(
-        "{}{}",
-        record.get("tokenKey").and_then(Value::as_str)?,
-        options.auth_token.secret
-    );
-    token::verify(raw, &key)?;
+    let (collection, record, _) = record_tokens::find_record(app, raw, Kind::Auth).await?;
     Some(AuthRecord { collection, record })
 }
 

@@ -6,19 +6,29 @@
 //! - `GET|POST /collections`, `PUT /collections/import`, `GET /collections/meta/scaffolds`,
 //!   `GET|PATCH|DELETE /collections/{c}`, `DELETE /collections/{c}/truncate`
 //! - `GET|POST /collections/{c}/records`, `GET|PATCH|DELETE /collections/{c}/records/{id}`
-//! - `POST /collections/{c}/auth-with-password`, `POST /collections/{c}/auth-refresh`
+//! - `GET /collections/{c}/auth-methods`, `POST /collections/{c}/auth-with-password`,
+//!   `POST /collections/{c}/auth-refresh`, `POST /collections/{c}/impersonate/{id}`
+//! - `POST /collections/{c}/request-otp`, `POST /collections/{c}/auth-with-otp`
+//! - `POST /collections/{c}/request-verification|confirm-verification|request-password-reset|
+//!   confirm-password-reset|request-email-change|confirm-email-change`
 //! - `GET|PATCH /settings`, `POST /settings/test/email`
+//! - `GET /crons`, `POST /crons/{id}`
+//! - `GET /metrics` (Satchel: Prometheus text, superusers)
 //!
 //! Anything else: `GET` goes to `pb_public` (404 `File not found.`), other methods get 404.
 
 pub mod auth;
+pub mod auth_mail;
 pub mod collections;
+pub mod crons;
 pub mod expand;
 pub mod extract;
 pub mod fields;
 pub mod health;
 pub mod list;
+pub mod metrics;
 pub mod middleware;
+pub mod otp;
 pub mod public;
 pub mod records;
 pub mod rules;
@@ -78,8 +88,48 @@ pub fn router(app: App, http: HttpConfig) -> Router {
             delete(collections::truncate),
         )
         .route(
+            "/api/collections/{collection}/auth-methods",
+            get(auth::auth_methods),
+        )
+        .route(
             "/api/collections/{collection}/auth-with-password",
             post(auth::auth_with_password),
+        )
+        .route(
+            "/api/collections/{collection}/impersonate/{id}",
+            post(auth::impersonate),
+        )
+        .route(
+            "/api/collections/{collection}/request-otp",
+            post(otp::request_otp),
+        )
+        .route(
+            "/api/collections/{collection}/auth-with-otp",
+            post(otp::auth_with_otp),
+        )
+        .route(
+            "/api/collections/{collection}/request-verification",
+            post(auth_mail::request_verification),
+        )
+        .route(
+            "/api/collections/{collection}/confirm-verification",
+            post(auth_mail::confirm_verification),
+        )
+        .route(
+            "/api/collections/{collection}/request-password-reset",
+            post(auth_mail::request_password_reset),
+        )
+        .route(
+            "/api/collections/{collection}/confirm-password-reset",
+            post(auth_mail::confirm_password_reset),
+        )
+        .route(
+            "/api/collections/{collection}/request-email-change",
+            post(auth_mail::request_email_change),
+        )
+        .route(
+            "/api/collections/{collection}/confirm-email-change",
+            post(auth_mail::confirm_email_change),
         )
         .route(
             "/api/collections/{collection}/records",
@@ -97,6 +147,9 @@ pub fn router(app: App, http: HttpConfig) -> Router {
         )
         .route("/api/settings", get(settings::list).patch(settings::update))
         .route("/api/settings/test/email", post(settings::test_email))
+        .route("/api/metrics", get(metrics::metrics))
+        .route("/api/crons", get(crons::list))
+        .route("/api/crons/{id}", post(crons::run))
         .method_not_allowed_fallback(middleware::not_found)
         .fallback(move |req: Request| public::serve(public.clone(), req))
         .layer(axum::middleware::from_fn_with_state(

@@ -1,5 +1,8 @@
 //! Authentication: password hashing, PocketBase's JWTs, and the superuser operations.
 
+pub mod mails;
+pub mod otp;
 pub mod password;
+pub mod record_tokens;
 pub mod superusers;
 pub mod token;

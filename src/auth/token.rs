@@ -5,7 +5,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use sha2::Sha256;
 
 type HmacSha256 = Hmac<Sha256>;
@@ -49,22 +49,6 @@ pub fn verify(token: &str, key: &str) -> Option<Map<String, Value>> {
     (exp > chrono::Utc::now().timestamp()).then_some(claims)
 }
 
-/// The claims of an auth token: `{collectionId, exp, id, refreshable, type:"auth"}`.
-pub fn auth_claims(
-    collection_id: &str,
-    record_id: &str,
-    duration_secs: i64,
-    refreshable: bool,
-) -> Value {
-    json!({
-        "collectionId": collection_id,
-        "exp": chrono::Utc::now().timestamp() + duration_secs,
-        "id": record_id,
-        "refreshable": refreshable,
-        "type": "auth",
-    })
-}
-
 fn mac(key: &str, input: &str) -> Vec<u8> {
     // HMAC accepts keys of any length, so `new_from_slice` cannot fail here.
     match HmacSha256::new_from_slice(key.as_bytes()) {
@@ -80,9 +64,14 @@ fn mac(key: &str, input: &str) -> Vec<u8> {
 mod tests {
     use super::*;
 
+    fn claims(ttl: i64) -> Value {
+        serde_json::json!({"collectionId": "pbc_3142635823", "exp": chrono::Utc::now().timestamp() + ttl,
+            "id": "abc", "refreshable": true, "type": "auth"})
+    }
+
     #[test]
     fn signs_and_verifies() {
-        let claims = auth_claims("pbc_3142635823", "abc", 60, true);
+        let claims = claims(60);
         let token = sign(&claims, "key1secret");
         assert_eq!(verify(&token, "key1secret").expect("valid")["id"], "abc");
         assert!(verify(&token, "other").is_none());
@@ -91,7 +80,7 @@ mod tests {
 
     #[test]
     fn rejects_expired_and_garbage() {
-        let token = sign(&auth_claims("c", "abc", -5, true), "k");
+        let token = sign(&claims(-5), "k");
         assert!(verify(&token, "k").is_none());
         for bad in ["", "a.b", "a.b.c.d", "!!.??.**"] {
             assert!(unverified_claims(bad).is_none());

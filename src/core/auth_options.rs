@@ -76,6 +76,21 @@ pub struct Otp {
     pub duration: i64,
     pub length: i64,
     pub email_template: EmailTemplate,
+    /// Satchel: a new code invalidates the record's earlier ones (docs/otp.md). Written to
+    /// the collection JSON only when on, so PocketBase clients see PocketBase's shape.
+    #[serde(skip_serializing_if = "is_false")]
+    pub single_active: bool,
+    /// Satchel: `request-otp` also answers a `phrase` that the mail repeats (`{PHRASE}`).
+    #[serde(skip_serializing_if = "is_false")]
+    pub security_phrase: bool,
+    /// Satchel: an unknown email gets an unverified record (if the createRule admits a
+    /// guest), then the normal flow.
+    #[serde(skip_serializing_if = "is_false")]
+    pub auto_create: bool,
+}
+
+fn is_false(value: &bool) -> bool {
+    !value
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -153,6 +168,9 @@ impl Default for Otp {
             duration: 180,
             length: 8,
             email_template: template(OTP_SUBJECT, OTP_BODY),
+            single_active: false,
+            security_phrase: false,
+            auto_create: false,
         }
     }
 }

@@ -121,10 +121,47 @@ pub async fn save(
     id: &str,
     record: &Map<String, Value>,
 ) -> Result<(), RecordError> {
-    let mut conn = app.store().writer.acquire().await?;
-    store::records::update(&mut conn, collection, id, record)
+    let mut tx = app.store().writer.begin().await?;
+    if let Some(key) = record.get("tokenKey").and_then(Value::as_str)
+        && collection.is_auth()
+    {
+        store::auth::delete_otps_if_key_changes(&mut tx, collection, id, key).await?;
+    }
+    store::records::update(&mut tx, collection, id, record)
         .await
-        .map_err(|e| unique_error(collection, e))
+        .map_err(|e| unique_error(collection, e))?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Changes an auth record as the engine's own flows do (verification, password reset,
+/// email change, OTP): no form rules; a `password` in `changes` is plain text and gets
+/// hashed, and a new password or email rotates `tokenKey` (revoking every token and OTP).
+/// Returns the stored record.
+pub async fn update_auth(
+    app: &App,
+    collection: &Collection,
+    existing: &Map<String, Value>,
+    changes: Map<String, Value>,
+) -> Result<Map<String, Value>, RecordError> {
+    let mut record = input::apply(
+        collection,
+        Some(existing),
+        &Map::new(),
+        Writer { superuser: true },
+    );
+    let rotates = changes.contains_key("password")
+        || changes
+            .get("email")
+            .is_some_and(|e| Some(e) != existing.get("email"));
+    record.extend(changes);
+    if rotates {
+        record.insert("tokenKey".into(), json!(ids::secret()));
+    }
+    hash_password(collection, &mut record, Some(existing)).await?;
+    let id = existing.get("id").map(to_text).unwrap_or_default();
+    save(app, collection, &id, &record).await?;
+    Ok(record)
 }
 
 /// Deletes a record: relations pointing at it with `cascadeDelete` delete their records,
@@ -168,6 +205,9 @@ pub async fn delete(app: &App, collection: &Collection, id: &str) -> Result<(), 
         }
     }
     store::records::delete(&mut tx, collection, id).await?;
+    if collection.is_auth() {
+        store::auth::delete_for_record(&mut tx, &collection.id, id).await?;
+    }
     tx.commit().await?;
     Ok(())
 }

@@ -6,6 +6,7 @@
 //! string, `schema` turns collection changes into DDL, `collections` and `records` hold
 //! the queries.
 
+pub mod auth;
 pub mod collections;
 pub mod params;
 pub mod read;

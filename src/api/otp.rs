@@ -1,0 +1,86 @@
+//! `POST /api/collections/{c}/request-otp` and `/auth-with-otp` (§6): the HTTP face of
+//! `auth::otp`. A failed `auth-with-otp` also tells the client how many attempts it has
+//! left (`X-OTP-Attempts-Left`, a Satchel addition; the body is PocketBase's).
+
+use std::net::SocketAddr;
+
+use axum::Json;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, HeaderValue, Method};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+use crate::api::auth::{Login, auth_collection, read_body};
+use crate::api::extract::{Body, Path, Query};
+use crate::api::rules::Access;
+use crate::app::App;
+use crate::auth::otp;
+use crate::error::ApiError;
+
+pub async fn request_otp(
+    State(app): State<App>,
+    Path(collection): Path<String>,
+    body: Result<Body, ApiError>,
+) -> Result<Json<Value>, ApiError> {
+    let collection = auth_collection(&app, &collection)?;
+    // OTP disabled answers 403 before the body is read (§6).
+    if !collection.auth.as_ref().is_some_and(|a| a.otp.enabled) {
+        return Err(ApiError::forbidden(
+            "The collection is not configured to allow OTP authentication.",
+        ));
+    }
+    let body = read_body(body)?;
+    let requested = otp::request_otp(&app, &collection, &body).await?;
+    let mut answer = Map::new();
+    answer.insert("otpId".into(), json!(requested.otp_id));
+    if let Some(phrase) = requested.phrase {
+        answer.insert("phrase".into(), json!(phrase));
+    }
+    Ok(Json(Value::Object(answer)))
+}
+
+pub async fn auth_with_otp(
+    State(app): State<App>,
+    Path(collection): Path<String>,
+    ConnectInfo(remote): ConnectInfo<SocketAddr>,
+    query: Query,
+    headers: HeaderMap,
+    body: Result<Body, ApiError>,
+) -> Result<Response, ApiError> {
+    let collection = auth_collection(&app, &collection)?;
+    if !collection.auth.as_ref().is_some_and(|a| a.otp.enabled) {
+        return Err(ApiError::forbidden(
+            "The collection is not configured to allow OTP authentication.",
+        ));
+    }
+    let body = read_body(body)?;
+    let ip = remote.ip().to_string();
+    let record = match otp::auth_with_otp(&app, &collection, &body, &ip).await {
+        Ok(record) => record,
+        Err(failed) => {
+            let mut response = failed.error.into_response();
+            if let Some(left) = failed.attempts_left {
+                response
+                    .headers_mut()
+                    .insert("x-otp-attempts-left", HeaderValue::from(left));
+            }
+            return Ok(response);
+        }
+    };
+    let mut access = Access::new(None, &query, Method::POST, &headers);
+    access.request.body = body.clone();
+    access.request.context = "otp".into();
+    Login {
+        collection,
+        record,
+        method: "otp",
+        token: None,
+        access,
+        query: &query,
+        headers: &headers,
+        body: &body,
+        ip,
+    }
+    .finish(&app)
+    .await
+}
