@@ -12,6 +12,7 @@ use crate::core::system;
 use crate::core::windows::Windows;
 use crate::cron::Crons;
 use crate::mail::{self, Delivery, MailError, Message, Transport};
+use crate::ratelimit::{Limiter, SystemClock};
 use crate::store::{self, Store};
 
 /// Where the app keeps its data and how it runs (the `serve` flags the engine cares about).
@@ -36,6 +37,8 @@ struct Inner {
     windows: Windows,
     metrics: Metrics,
     crons: Arc<Crons>,
+    /// Rebuilt (all counters reset) whenever the settings are saved.
+    limiter: RwLock<Arc<Limiter>>,
 }
 
 /// Why the app could not start.
@@ -64,6 +67,7 @@ impl App {
         system::bootstrap(&store).await?;
         let collections = store::collections::load_all(&store.reader).await?;
         let settings = load_settings(&store).await?;
+        let settings_json = settings.0.clone();
         let app = App {
             inner: Arc::new(Inner {
                 config,
@@ -73,6 +77,10 @@ impl App {
                 windows: Windows::default(),
                 metrics: Metrics::default(),
                 crons: Arc::new(Crons::new()),
+                limiter: RwLock::new(Arc::new(Limiter::from_settings(
+                    &settings_json,
+                    Arc::new(SystemClock),
+                ))),
             }),
         };
         crate::jobs::register(&app);
@@ -126,6 +134,11 @@ impl App {
     /// Stores validated settings and swaps them in.
     pub async fn save_settings(&self, settings: Settings) -> Result<(), sqlx::Error> {
         store::params::set(&self.inner.store.writer, SETTINGS_KEY, &settings.0).await?;
+        let limiter = Arc::new(Limiter::from_settings(&settings.0, Arc::new(SystemClock)));
+        match self.inner.limiter.write() {
+            Ok(mut slot) => *slot = limiter,
+            Err(poisoned) => *poisoned.into_inner() = limiter,
+        }
         match self.inner.settings.write() {
             Ok(mut slot) => *slot = Arc::new(settings),
             Err(poisoned) => *poisoned.into_inner() = Arc::new(settings),
@@ -141,6 +154,15 @@ impl App {
     /// The cron jobs (the engine's own, registered by `jobs::register`).
     pub fn crons(&self) -> &Arc<Crons> {
         &self.inner.crons
+    }
+
+    /// The rate limiter for the current settings.
+    pub fn limiter(&self) -> Arc<Limiter> {
+        self.inner
+            .limiter
+            .read()
+            .map(|l| Arc::clone(&l))
+            .unwrap_or_else(|p| Arc::clone(&p.into_inner()))
     }
 
     pub fn metrics(&self) -> &Metrics {

@@ -25,6 +25,7 @@ pub mod error;
 pub mod filter;
 pub mod jobs;
 pub mod mail;
+pub mod ratelimit;
 pub mod server;
 pub mod store;
 

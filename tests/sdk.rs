@@ -18,6 +18,8 @@ async fn official_js_sdk_suite_passes() {
     let server = TestServer::start().await;
     server.superuser_token().await;
     let url = server.url("");
+    // No SMTP is configured, so mail lands in the dev outbox, where the suites read it.
+    let outbox = common::data_dir(server.dir.path()).join("outbox");
     let mut suites: Vec<String> = std::fs::read_dir(&sdk_dir)
         .expect("tests/sdk")
         .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
@@ -32,6 +34,7 @@ async fn official_js_sdk_suite_passes() {
             .env("SATCHEL_URL", url)
             .env("SATCHEL_SUPERUSER_EMAIL", ADMIN_EMAIL)
             .env("SATCHEL_SUPERUSER_PASSWORD", ADMIN_PASSWORD)
+            .env("SATCHEL_OUTBOX", &outbox)
             .output()
             .expect("node runs")
     })

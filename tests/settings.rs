@@ -138,24 +138,55 @@ async fn settings_are_superuser_only() {
 }
 
 #[tokio::test]
-async fn test_email_validates_then_explains_why_nothing_was_sent() {
+async fn test_email_validates_then_sends_every_template() {
     let server = TestServer::start().await;
     let token = server.superuser_token().await;
     let res = server
         .post(
             "/api/settings/test/email",
             Some(&token),
-            r#"{"email":"bad","template":"nope"}"#,
+            r#"{"email":"bad","template":"nope","collection":"posts"}"#,
         )
         .await;
     assert_eq!(
         res.body,
         json!({"data": {
+        "collection": {"code": "validation_invalid_auth_collection", "message": "Must be a valid auth collection id or name."},
         "email": {"code": "validation_is_email", "message": "Must be a valid email address."},
         "template": {"code": "validation_in_invalid", "message": "Must be a valid value."}},
         "message": "Failed to send the test email.", "status": 400})
         .to_string()
     );
+    let sink = common::smtp::SmtpSink::start().await;
+    server.use_smtp(&token, sink.port).await;
+    let wait = std::time::Duration::from_secs(10);
+    for (template, subject) in [
+        ("verification", "Verify your Acme email"),
+        ("password-reset", "Reset your Acme password"),
+        ("email-change", "Confirm your Acme new email address"),
+        ("otp", "OTP for Acme"),
+        ("login-alert", "Login from a new location"),
+    ] {
+        let body =
+            json!({"email": "test@example.com", "template": template, "collection": "users"});
+        let res = server
+            .post("/api/settings/test/email", Some(&token), &body.to_string())
+            .await;
+        assert_eq!(res.status, 204, "{template}: {}", res.body);
+        let mail = sink.next(wait).await.expect("test mail");
+        assert_eq!(mail.subject, subject);
+        assert_eq!(mail.to, vec!["test@example.com".to_string()]);
+        if template == "otp" {
+            assert!(mail.html.contains("123456"), "{}", mail.html);
+        }
+    }
+    // An unreachable SMTP server is reported, with the reason.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    server.use_smtp(&token, closed).await;
     let res = server
         .post(
             "/api/settings/test/email",
@@ -167,7 +198,7 @@ async fn test_email_validates_then_explains_why_nothing_was_sent() {
     assert!(
         res.json()["message"]
             .as_str()
-            .expect("message")
+            .unwrap()
             .starts_with("Failed to send the test email. Raw error:")
     );
 }

@@ -3,17 +3,15 @@
 //! finishes (`Login::finish`): the collection's `authRule`, MFA (§5.4), the login alert, and
 //! the `{record, token}` answer with `expand`/`fields`.
 
-use std::net::SocketAddr;
-
 use axum::Json;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use md5::{Digest, Md5};
 use serde_json::{Map, Value, json};
 
 use crate::api::expand;
-use crate::api::extract::{Auth, AuthRecord, Body, Path, Query};
+use crate::api::extract::{Auth, AuthRecord, Body, ClientIp, Path, Query};
 use crate::api::fields::Picker;
 use crate::api::rules::{self, Access};
 use crate::app::App;
@@ -90,7 +88,7 @@ pub async fn auth_methods(
 pub async fn auth_with_password(
     State(app): State<App>,
     Path(collection): Path<String>,
-    ConnectInfo(remote): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     query: Query,
     headers: HeaderMap,
     body: Result<Body, ApiError>,
@@ -166,7 +164,7 @@ pub async fn auth_with_password(
         query: &query,
         headers: &headers,
         body: &body,
-        ip: remote.ip().to_string(),
+        ip,
     }
     .finish(&app)
     .await
@@ -197,7 +195,7 @@ async fn find_by_identity(
 pub async fn auth_refresh(
     State(app): State<App>,
     Path(collection): Path<String>,
-    ConnectInfo(remote): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     auth: Auth,
     query: Query,
     headers: HeaderMap,
@@ -225,7 +223,7 @@ pub async fn auth_refresh(
         query: &query,
         headers: &headers,
         body: &Map::new(),
-        ip: remote.ip().to_string(),
+        ip,
     }
     .finish(&app)
     .await
@@ -236,7 +234,7 @@ pub async fn auth_refresh(
 pub async fn impersonate(
     State(app): State<App>,
     Path((collection, id)): Path<(String, String)>,
-    ConnectInfo(remote): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     auth: Auth,
     query: Query,
     headers: HeaderMap,
@@ -287,7 +285,7 @@ pub async fn impersonate(
         query: &query,
         headers: &headers,
         body: &body,
-        ip: remote.ip().to_string(),
+        ip,
     }
     .finish(&app)
     .await
@@ -463,16 +461,8 @@ impl Login<'_> {
             .and_then(Value::as_str)
             .unwrap_or_default();
         if !origins.is_empty() && !known && !email.is_empty() {
-            let options = self.collection.auth.clone().unwrap_or_default();
             let info = format!("{} - {} {agent}", datetime::now(), self.ip);
-            let message = mails::record_message(
-                app,
-                &self.collection,
-                &self.record,
-                &options.auth_alert.email_template,
-                email,
-                &[("{ALERT_INFO}", &escape_info(&info))],
-            );
+            let message = mails::auth_alert(app, &self.collection, &self.record, &info);
             app.send_mail_later(message, |_, _| async {});
         }
         if !known && origins.len() >= MAX_ORIGINS {
@@ -493,11 +483,3 @@ impl Login<'_> {
 
 /// Origins kept per record (PocketBase's `maxAuthOrigins`).
 const MAX_ORIGINS: usize = 5;
-
-fn escape_info(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&#34;")
-        .replace('\'', "&#39;")
-}

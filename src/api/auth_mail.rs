@@ -57,14 +57,6 @@ fn record_id(record: &Map<String, Value>) -> &str {
     record.get("id").and_then(Value::as_str).unwrap_or_default()
 }
 
-fn record_email(record: &Map<String, Value>) -> String {
-    record
-        .get("email")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string()
-}
-
 fn is_verified(record: &Map<String, Value>) -> bool {
     record.get("verified") == Some(&Value::Bool(true))
 }
@@ -97,23 +89,7 @@ pub async fn request_verification(
     if is_verified(&record) || app.windows().active(&key) {
         return Ok(StatusCode::NO_CONTENT);
     }
-    let options = collection.auth.clone().unwrap_or_default();
-    let email = record_email(&record);
-    let token = record_tokens::issue(
-        &collection,
-        &record,
-        Kind::Verification,
-        None,
-        &[("email", json!(email))],
-    );
-    let message = mails::record_message(
-        &app,
-        &collection,
-        &record,
-        &options.verification_template,
-        &email,
-        &[("{TOKEN}", &token)],
-    );
+    let message = mails::verification(&app, &collection, &record);
     app.windows().mark(&key, RESEND_AFTER);
     app.send_mail_later(message, |_, _| async {});
     Ok(StatusCode::NO_CONTENT)
@@ -244,22 +220,7 @@ pub async fn request_password_reset(
     if app.windows().active(&key) {
         return Ok(StatusCode::NO_CONTENT);
     }
-    let email = record_email(&record);
-    let token = record_tokens::issue(
-        &collection,
-        &record,
-        Kind::PasswordReset,
-        None,
-        &[("email", json!(email))],
-    );
-    let message = mails::record_message(
-        &app,
-        &collection,
-        &record,
-        &options.reset_password_template,
-        &email,
-        &[("{TOKEN}", &token)],
-    );
+    let message = mails::password_reset(&app, &collection, &record);
     // As PocketBase: only a successful send starts the resend throttle.
     app.send_mail_later(message, move |app, result| async move {
         if result.is_ok() {
@@ -388,24 +349,11 @@ pub async fn request_email_change(
         }
     }
     invalid(errors)?;
-    let options = collection.auth.clone().unwrap_or_default();
-    let email = record.get("email").cloned().unwrap_or(json!(""));
-    let token = record_tokens::issue(
-        &collection,
-        &record,
-        Kind::EmailChange,
-        None,
-        &[("email", email), ("newEmail", json!(new_email))],
-    );
-    let message = mails::record_message(
-        &app,
-        &collection,
-        &record,
-        &options.confirm_email_change_template,
-        &new_email,
-        &[("{TOKEN}", &token)],
-    );
-    app.send_mail_later(message, |_, _| async {});
+    // As PocketBase, this one mail is sent before answering, and a failure is reported.
+    let message = mails::email_change(&app, &collection, &record, &new_email);
+    app.send_mail(&message)
+        .await
+        .map_err(|_| ApiError::bad_request("Failed to request email change."))?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -110,17 +110,7 @@ impl FromRequestParts<App> for Auth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
-        if let Some(cached) = parts.extensions.get::<Option<AuthRecord>>() {
-            return Ok(Auth(cached.clone()));
-        }
-        let header = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default();
-        let auth = authenticate(app, header).await;
-        parts.extensions.insert(auth.clone());
-        Ok(Auth(auth))
+        Ok(Auth(request_auth(app, parts).await))
     }
 }
 
@@ -155,4 +145,51 @@ where
             .map(|axum::extract::Path(value)| Path(value))
             .map_err(|_| ApiError::not_found_default())
     }
+}
+
+/// The client's real IP (PocketBase's `RealIP`): the first valid address in the
+/// `settings.trustedProxy.headers`, else the socket's peer.
+pub struct ClientIp(pub String);
+
+impl FromRequestParts<App> for ClientIp {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(client_ip(app, parts)))
+    }
+}
+
+/// See [`ClientIp`].
+pub fn client_ip(app: &App, parts: &Parts) -> String {
+    let remote = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|axum::extract::ConnectInfo(addr)| addr.ip())
+        .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+    let header = |name: &str| {
+        parts
+            .headers
+            .get_all(name)
+            .iter()
+            .next_back()
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    crate::ratelimit::real_ip(remote, &app.settings().0, &header)
+}
+
+/// The auth record of a request (cached in the request's extensions for the `Auth`
+/// extractor, so the token is resolved once).
+pub async fn request_auth(app: &App, parts: &mut Parts) -> Option<AuthRecord> {
+    if let Some(cached) = parts.extensions.get::<Option<AuthRecord>>() {
+        return cached.clone();
+    }
+    let header = parts
+        .headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let auth = authenticate(app, header).await;
+    parts.extensions.insert(auth.clone());
+    auth
 }

@@ -30,6 +30,7 @@ pub mod metrics;
 pub mod middleware;
 pub mod otp;
 pub mod public;
+pub mod ratelimit;
 pub mod records;
 pub mod rules;
 pub mod settings;
@@ -150,6 +151,10 @@ pub fn router(app: App, http: HttpConfig) -> Router {
         .route("/api/metrics", get(metrics::metrics))
         .route("/api/crons", get(crons::list))
         .route("/api/crons/{id}", post(crons::run))
+        .route_layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            ratelimit::limit,
+        ))
         .method_not_allowed_fallback(middleware::not_found)
         .fallback(move |req: Request| public::serve(public.clone(), req))
         .layer(axum::middleware::from_fn_with_state(

@@ -2,16 +2,14 @@
 //! `auth::otp`. A failed `auth-with-otp` also tells the client how many attempts it has
 //! left (`X-OTP-Attempts-Left`, a Satchel addition; the body is PocketBase's).
 
-use std::net::SocketAddr;
-
 use axum::Json;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use crate::api::auth::{Login, auth_collection, read_body};
-use crate::api::extract::{Body, Path, Query};
+use crate::api::extract::{Body, ClientIp, Path, Query};
 use crate::api::rules::Access;
 use crate::app::App;
 use crate::auth::otp;
@@ -42,7 +40,7 @@ pub async fn request_otp(
 pub async fn auth_with_otp(
     State(app): State<App>,
     Path(collection): Path<String>,
-    ConnectInfo(remote): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     query: Query,
     headers: HeaderMap,
     body: Result<Body, ApiError>,
@@ -54,7 +52,6 @@ pub async fn auth_with_otp(
         ));
     }
     let body = read_body(body)?;
-    let ip = remote.ip().to_string();
     let record = match otp::auth_with_otp(&app, &collection, &body, &ip).await {
         Ok(record) => record,
         Err(failed) => {

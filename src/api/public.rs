@@ -74,7 +74,8 @@ fn safe_relative(url_path: &str) -> Option<PathBuf> {
     Some(out)
 }
 
-fn percent_decode(text: &str) -> Option<String> {
+/// `%XX` decoding; `None` for a malformed escape or invalid UTF-8.
+pub(crate) fn percent_decode(text: &str) -> Option<String> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

@@ -3,11 +3,15 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::api::extract::{Auth, Body};
 use crate::app::App;
+use crate::auth::{mails, superusers};
+use crate::core::collection::Collection;
+use crate::core::record::input;
 use crate::core::validate::is_email;
+use crate::core::{datetime, ids};
 use crate::error::{ApiError, FieldErrors, field_error};
 
 pub async fn list(State(app): State<App>, auth: Auth) -> Result<Json<Value>, ApiError> {
@@ -44,9 +48,14 @@ const TEMPLATES: [&str; 5] = [
     "login-alert",
 ];
 
-/// `POST /api/settings/test/email`. Mail delivery arrives with the mail module; until then
-/// a valid request is answered with a clear 400, as PocketBase does when it cannot send.
-pub async fn test_email(auth: Auth, body: Result<Body, ApiError>) -> Result<StatusCode, ApiError> {
+/// `POST /api/settings/test/email` `{email, template, collection?}`: sends the template of
+/// an auth collection (default `_superusers`) about a sample record, now, and says whether
+/// it went out.
+pub async fn test_email(
+    State(app): State<App>,
+    auth: Auth,
+    body: Result<Body, ApiError>,
+) -> Result<StatusCode, ApiError> {
     auth.require_superuser()?;
     let Body(body) = body.map_err(|_| {
         ApiError::bad_request("An error occurred while loading the submitted data.")
@@ -57,8 +66,24 @@ pub async fn test_email(auth: Auth, body: Result<Body, ApiError>) -> Result<Stat
             .unwrap_or_default()
             .to_string()
     };
-    let (email, template) = (text("email"), text("template"));
+    let (email, template, collection) = (text("email"), text("template"), text("collection"));
     let mut errors = FieldErrors::new();
+    let target = app
+        .collection(if collection.is_empty() {
+            superusers::COLLECTION
+        } else {
+            &collection
+        })
+        .filter(Collection::is_auth);
+    if target.is_none() {
+        errors.insert(
+            "collection".into(),
+            field_error(
+                "validation_invalid_auth_collection",
+                "Must be a valid auth collection id or name.",
+            ),
+        );
+    }
     if email.is_empty() {
         errors.insert(
             "email".into(),
@@ -81,10 +106,31 @@ pub async fn test_email(auth: Auth, body: Result<Body, ApiError>) -> Result<Stat
             field_error("validation_in_invalid", "Must be a valid value."),
         );
     }
-    if !errors.is_empty() {
+    let (Some(collection), true) = (target, errors.is_empty()) else {
         return Err(ApiError::bad_request("Failed to send the test email.").with_data(errors));
+    };
+    // PocketBase's sample record: every visible field `__pb_test_<name>__`, the given email.
+    let mut record = input::zero_record(&collection);
+    for field in collection.fields.iter().filter(|f| !f.hidden) {
+        record.insert(
+            field.name.clone(),
+            json!(format!("__pb_test_{}__", field.name)),
+        );
     }
-    Err(ApiError::bad_request(
-        "Failed to send the test email. Raw error: mail delivery is not available yet.",
-    ))
+    record.insert("tokenKey".into(), json!(ids::secret()));
+    record.insert("email".into(), json!(email));
+    let message = match template.as_str() {
+        "verification" => mails::verification(&app, &collection, &record),
+        "password-reset" => mails::password_reset(&app, &collection, &record),
+        "email-change" => mails::email_change(&app, &collection, &record, &email),
+        "otp" => mails::otp(&app, &collection, &record, "_PB_TEST_OTP_ID_", "123456", ""),
+        _ => {
+            let info = format!("{} - 127.0.0.1 TEST_USER_AGENT", datetime::now());
+            mails::auth_alert(&app, &collection, &record, &info)
+        }
+    };
+    app.send_mail(&message).await.map_err(|err| {
+        ApiError::bad_request(format!("Failed to send the test email. Raw error: {err}"))
+    })?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -8,11 +8,124 @@
 
 use serde_json::{Map, Value};
 
+use serde_json::json;
+
 use crate::app::App;
-use crate::core::auth_options::EmailTemplate;
+use crate::auth::record_tokens::{self, Kind};
+use crate::core::auth_options::{AuthOptions, EmailTemplate};
 use crate::core::collection::Collection;
 use crate::core::record::input::to_text;
 use crate::mail::{self, Address, Message};
+
+fn options(collection: &Collection) -> AuthOptions {
+    collection.auth.clone().unwrap_or_default()
+}
+
+fn email_of(record: &Map<String, Value>) -> String {
+    record
+        .get("email")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The verification mail, with a fresh verification token.
+pub fn verification(app: &App, collection: &Collection, record: &Map<String, Value>) -> Message {
+    let email = email_of(record);
+    let token = record_tokens::issue(
+        collection,
+        record,
+        Kind::Verification,
+        None,
+        &[("email", json!(email))],
+    );
+    let template = options(collection).verification_template;
+    record_message(
+        app,
+        collection,
+        record,
+        &template,
+        &email,
+        &[("{TOKEN}", &token)],
+    )
+}
+
+/// The password reset mail, with a fresh reset token.
+pub fn password_reset(app: &App, collection: &Collection, record: &Map<String, Value>) -> Message {
+    let email = email_of(record);
+    let token = record_tokens::issue(
+        collection,
+        record,
+        Kind::PasswordReset,
+        None,
+        &[("email", json!(email))],
+    );
+    let template = options(collection).reset_password_template;
+    record_message(
+        app,
+        collection,
+        record,
+        &template,
+        &email,
+        &[("{TOKEN}", &token)],
+    )
+}
+
+/// The email change confirmation, sent to the new address.
+pub fn email_change(
+    app: &App,
+    collection: &Collection,
+    record: &Map<String, Value>,
+    new_email: &str,
+) -> Message {
+    let claims = [
+        ("email", json!(email_of(record))),
+        ("newEmail", json!(new_email)),
+    ];
+    let token = record_tokens::issue(collection, record, Kind::EmailChange, None, &claims);
+    let template = options(collection).confirm_email_change_template;
+    record_message(
+        app,
+        collection,
+        record,
+        &template,
+        new_email,
+        &[("{TOKEN}", &token)],
+    )
+}
+
+/// The OTP mail: the code, its id and (with `otp.securityPhrase`) the phrase.
+pub fn otp(
+    app: &App,
+    collection: &Collection,
+    record: &Map<String, Value>,
+    otp_id: &str,
+    code: &str,
+    phrase: &str,
+) -> Message {
+    let template = options(collection).otp.email_template;
+    let vars = [("{OTP}", code), ("{OTP_ID}", otp_id), ("{PHRASE}", phrase)];
+    record_message(app, collection, record, &template, &email_of(record), &vars)
+}
+
+/// The "login from a new location" alert; `info` is "<time> - <ip> <user agent>".
+pub fn auth_alert(
+    app: &App,
+    collection: &Collection,
+    record: &Map<String, Value>,
+    info: &str,
+) -> Message {
+    let template = options(collection).auth_alert.email_template;
+    let info = escape_html(info);
+    record_message(
+        app,
+        collection,
+        record,
+        &template,
+        &email_of(record),
+        &[("{ALERT_INFO}", &info)],
+    )
+}
 
 /// The message for `template`, to `to`, about `record`.
 pub fn record_message(

@@ -124,15 +124,13 @@ pub async fn request_otp(
         .inc("satchel_otp_requested_total", &collection.name);
     log_event("otp_requested", collection, &email);
     let to = text(&record, "email");
-    let mut vars = vec![("{OTP}", code.as_str()), ("{OTP_ID}", otp_id.as_str())];
-    vars.push(("{PHRASE}", phrase.as_deref().unwrap_or_default()));
-    let message = mails::record_message(
+    let message = mails::otp(
         app,
         collection,
         &record,
-        &options.email_template,
-        &to,
-        &vars,
+        &otp_id,
+        &code,
+        phrase.as_deref().unwrap_or_default(),
     );
     let (id, name) = (otp_id.clone(), collection.name.clone());
     app.send_mail_later(message, move |app, result| async move {

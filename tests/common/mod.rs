@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod smtp;
+
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
@@ -101,6 +103,56 @@ impl TestServer {
             .await;
         assert_eq!(res.status, 200, "superuser login: {}", res.body);
         res.json()["token"].as_str().expect("token").to_string()
+    }
+
+    /// Points `settings.smtp` at a sink on `port`.
+    pub async fn use_smtp(&self, superuser: &str, port: u16) {
+        let body = format!(
+            r#"{{"smtp":{{"enabled":true,"host":"127.0.0.1","port":{port},"tls":false}}}}"#
+        );
+        let res = self.patch("/api/settings", Some(superuser), &body).await;
+        assert_eq!(res.status, 200, "smtp settings: {}", res.body);
+    }
+
+    /// Creates a `users` record (as a superuser); returns its id.
+    pub async fn create_user(
+        &self,
+        superuser: &str,
+        email: &str,
+        password: &str,
+        verified: bool,
+    ) -> String {
+        let body =
+            serde_json::json!({"email": email, "password": password, "passwordConfirm": password,
+            "verified": verified})
+            .to_string();
+        let res = self
+            .post("/api/collections/users/records", Some(superuser), &body)
+            .await;
+        assert_eq!(res.status, 200, "create user: {}", res.body);
+        res.json()["id"].as_str().expect("id").to_string()
+    }
+
+    /// Logs a `users` record in by password; returns the token.
+    pub async fn user_token(&self, email: &str, password: &str) -> String {
+        let body = serde_json::json!({"identity": email, "password": password}).to_string();
+        let res = self
+            .post("/api/collections/users/auth-with-password", None, &body)
+            .await;
+        assert_eq!(res.status, 200, "user login: {}", res.body);
+        res.json()["token"].as_str().expect("token").to_string()
+    }
+
+    /// PATCHes a collection (as a superuser) and asserts it worked.
+    pub async fn patch_collection(&self, superuser: &str, name: &str, body: Value) {
+        let res = self
+            .patch(
+                &format!("/api/collections/{name}"),
+                Some(superuser),
+                &body.to_string(),
+            )
+            .await;
+        assert_eq!(res.status, 200, "patch collection: {}", res.body);
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> Response {
