@@ -11,6 +11,7 @@ use crate::core::settings::Settings;
 use crate::core::system;
 use crate::core::windows::Windows;
 use crate::cron::Crons;
+use crate::hooks::Hooks;
 use crate::mail::{self, Delivery, MailError, Message, Transport};
 use crate::ratelimit::{Limiter, SystemClock};
 use crate::store::{self, Store};
@@ -37,6 +38,7 @@ struct Inner {
     windows: Windows,
     metrics: Metrics,
     crons: Arc<Crons>,
+    hooks: Hooks,
     /// Rebuilt (all counters reset) whenever the settings are saved.
     limiter: RwLock<Arc<Limiter>>,
 }
@@ -77,6 +79,7 @@ impl App {
                 windows: Windows::default(),
                 metrics: Metrics::default(),
                 crons: Arc::new(Crons::new()),
+                hooks: Hooks::default(),
                 limiter: RwLock::new(Arc::new(Limiter::from_settings(
                     &settings_json,
                     Arc::new(SystemClock),
@@ -154,6 +157,11 @@ impl App {
     /// The cron jobs (the engine's own, registered by `jobs::register`).
     pub fn crons(&self) -> &Arc<Crons> {
         &self.inner.crons
+    }
+
+    /// The hook chains every operation runs through.
+    pub fn hooks(&self) -> &Hooks {
+        &self.inner.hooks
     }
 
     /// The rate limiter for the current settings.

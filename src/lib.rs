@@ -23,6 +23,7 @@ pub mod core;
 pub mod cron;
 pub mod error;
 pub mod filter;
+pub mod hooks;
 pub mod jobs;
 pub mod mail;
 pub mod ratelimit;

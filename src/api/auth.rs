@@ -20,6 +20,7 @@ use crate::auth::{mails, password};
 use crate::core::collection::Collection;
 use crate::core::{datetime, ids, record};
 use crate::error::{ApiError, FieldErrors, field_error};
+use crate::hooks::{BoxFuture, HookResult, RecordAuthEvent};
 use crate::store;
 
 /// The auth collection `{c}` names (by id or name), or PocketBase's 404.
@@ -310,21 +311,43 @@ pub struct Login<'a> {
 impl Login<'_> {
     /// `authRule`, then MFA (a 401 `{mfaId}` when a second factor is due), then the login
     /// alert, then 200 `{record, token}` (PocketBase's `recordAuthResponse`).
-    pub async fn finish(self, app: &App) -> Result<Response, ApiError> {
+    pub async fn finish(mut self, app: &App) -> Result<Response, ApiError> {
         self.check_auth_rule(app).await?;
+        let token = self
+            .token
+            .take()
+            .unwrap_or_else(|| record_tokens::auth(&self.collection, &self.record));
+        let mut event = RecordAuthEvent {
+            app: app.clone(),
+            collection: self.collection.clone(),
+            record: std::mem::take(&mut self.record),
+            token,
+            auth_method: self.method.to_string(),
+            proceed: false,
+        };
+        app.hooks()
+            .on_record_auth_request
+            .trigger(&mut event, &proceed)
+            .await?;
+        if !event.proceed {
+            return Ok(StatusCode::NO_CONTENT.into_response());
+        }
+        self.record = event.record;
+        self.respond(app, event.token).await
+    }
+
+    /// MFA, the login alert and the answer, once the auth hooks let the login proceed.
+    async fn respond(self, app: &App, token: String) -> Result<Response, ApiError> {
         if let Some(mfa_id) = self.check_mfa(app).await? {
             return Ok((StatusCode::UNAUTHORIZED, Json(json!({ "mfaId": mfa_id }))).into_response());
         }
         let options = self.collection.auth.clone().unwrap_or_default();
-        if !self.method.is_empty() && options.auth_alert.enabled {
-            if let Err(err) = self.auth_alert(app).await {
-                tracing::warn!("failed to record the login origin: {err:?}");
-            }
+        if !self.method.is_empty()
+            && options.auth_alert.enabled
+            && let Err(err) = self.auth_alert(app).await
+        {
+            tracing::warn!("failed to record the login origin: {err:?}");
         }
-        let token = self
-            .token
-            .clone()
-            .unwrap_or_else(|| record_tokens::auth(&self.collection, &self.record));
         let superuser = self.collection.name == crate::auth::superusers::COLLECTION;
         let visibility = record::Visibility {
             hidden: superuser,
@@ -479,6 +502,11 @@ impl Login<'_> {
         )
         .await
     }
+}
+
+fn proceed(e: &mut RecordAuthEvent) -> BoxFuture<'_, HookResult> {
+    e.proceed = true;
+    Box::pin(std::future::ready(Ok(())))
 }
 
 /// Origins kept per record (PocketBase's `maxAuthOrigins`).

@@ -22,6 +22,9 @@ use crate::core::records::{self, Actor};
 use crate::core::validate::is_email;
 use crate::core::{datetime, ids};
 use crate::error::{ApiError, FieldErrors, field_error, field_error_with};
+use crate::hooks::{
+    BoxFuture, HookResult, MailerRecordEvent, RecordAuthWithOtpEvent, RecordOtpRequestEvent,
+};
 use crate::store;
 
 /// The bcrypt cost of stored codes (PocketBase's `_otps.password` field).
@@ -87,14 +90,43 @@ pub async fn request_otp(
     if record.is_none() && options.auto_create {
         record = auto_create(app, collection, &email).await;
     }
-    let Some(record) = record else {
-        // Same work as a known email: one hash at the same cost, no row, no mail.
-        let _ = password::hash(code, CODE_COST).await;
+    if record.is_none() {
         log_event("otp_requested_unknown", collection, &email);
-        return Ok(Requested {
-            otp_id: ids::record_id(),
-            phrase,
-        });
+    }
+    let mut event = RecordOtpRequestEvent {
+        app: app.clone(),
+        collection: collection.clone(),
+        record,
+        password: code,
+        phrase: phrase.clone().unwrap_or_default(),
+        otp_id: String::new(),
+    };
+    app.hooks()
+        .on_record_request_otp_request
+        .trigger(&mut event, &issue_action)
+        .await?;
+    // A chain stopped before the default action still answers like an unknown email.
+    let otp_id = match event.otp_id {
+        id if id.is_empty() => ids::record_id(),
+        id => id,
+    };
+    Ok(Requested { otp_id, phrase })
+}
+
+fn issue_action(e: &mut RecordOtpRequestEvent) -> BoxFuture<'_, HookResult> {
+    Box::pin(issue(e))
+}
+
+/// The default action of `onRecordRequestOTPRequest`: store the (possibly changed) code for
+/// a known record and mail it in the background; set the answer's id.
+async fn issue(e: &mut RecordOtpRequestEvent) -> HookResult {
+    let (app, collection) = (&e.app, &e.collection);
+    let options = collection.auth.clone().unwrap_or_default().otp;
+    let Some(record) = e.record.clone() else {
+        // Same work as a known email: one hash at the same cost, no row, no mail.
+        let _ = password::hash(e.password.clone(), CODE_COST).await;
+        e.otp_id = ids::record_id();
+        return Ok(());
     };
     let record_id = text(&record, "id");
     if !app.config().dev {
@@ -104,14 +136,12 @@ pub async fn request_otp(
             store::auth::otps_live(&app.store().writer, &collection.id, &record_id, &since).await?;
         if live.len() >= MAX_LIVE {
             tracing::warn!(collection = %collection.name, record = %record_id, "too many OTP requests - reusing the last issued");
-            let _ = password::hash(code, CODE_COST).await;
-            return Ok(Requested {
-                otp_id: live[0].0.clone(),
-                phrase,
-            });
+            let _ = password::hash(e.password.clone(), CODE_COST).await;
+            e.otp_id = live[0].0.clone();
+            return Ok(());
         }
     }
-    let hash = password::hash(code.clone(), CODE_COST)
+    let hash = password::hash(e.password.clone(), CODE_COST)
         .await
         .map_err(ApiError::internal)?;
     let otp_id = ids::record_id();
@@ -122,36 +152,62 @@ pub async fn request_otp(
     }
     app.metrics()
         .inc("satchel_otp_requested_total", &collection.name);
-    log_event("otp_requested", collection, &email);
-    let to = text(&record, "email");
-    let message = mails::otp(
-        app,
-        collection,
-        &record,
-        &otp_id,
-        &code,
-        phrase.as_deref().unwrap_or_default(),
-    );
-    let (id, name) = (otp_id.clone(), collection.name.clone());
-    app.send_mail_later(message, move |app, result| async move {
-        let writer = &app.store().writer;
-        match result {
-            Ok(_) => {
-                app.metrics().inc("satchel_otp_mailed_total", &name);
-                if let Err(err) = store::auth::otp_set_sent_to(writer, &id, &to).await {
-                    tracing::error!("failed to update OTP {id} sentTo: {err}");
-                }
-            }
+    log_event("otp_requested", collection, &text(&record, "email"));
+    let message = mails::otp(app, collection, &record, &otp_id, &e.password, &e.phrase);
+    let mut meta = Map::new();
+    meta.insert("otpId".into(), json!(otp_id));
+    meta.insert("password".into(), json!(e.password));
+    let mut mail = MailerRecordEvent {
+        app: app.clone(),
+        collection: collection.clone(),
+        record,
+        message,
+        meta,
+    };
+    let (app, id) = (app.clone(), otp_id.clone());
+    tokio::spawn(async move {
+        let sent = app
+            .hooks()
+            .on_mailer_record_otp_send
+            .trigger(&mut mail, &send_action)
+            .await;
+        if sent.is_err() {
             // The client still holds the id; it will get "Invalid or expired OTP."
-            Err(_) => {
-                app.metrics().inc("satchel_otp_mail_failed_total", &name);
-                if let Err(err) = store::auth::otp_delete(writer, &id).await {
-                    tracing::error!("failed to delete unsent OTP {id}: {err}");
-                }
+            app.metrics()
+                .inc("satchel_otp_mail_failed_total", &mail.collection.name);
+            if let Err(err) = store::auth::otp_delete(&app.store().writer, &id).await {
+                tracing::error!("failed to delete unsent OTP {id}: {err}");
             }
         }
     });
-    Ok(Requested { otp_id, phrase })
+    e.otp_id = otp_id;
+    Ok(())
+}
+
+fn send_action(e: &mut MailerRecordEvent) -> BoxFuture<'_, HookResult> {
+    Box::pin(send_otp(e))
+}
+
+/// The default action of `onMailerRecordOTPSend`: send, then record where the code went
+/// (`sentTo`, which later decides whether the login verifies the email).
+async fn send_otp(e: &mut MailerRecordEvent) -> HookResult {
+    e.app
+        .send_mail(&e.message)
+        .await
+        .map_err(|err| ApiError::bad_request(format!("Failed to send the OTP email: {err}")))?;
+    e.app
+        .metrics()
+        .inc("satchel_otp_mailed_total", &e.collection.name);
+    let (Some(id), Some(to)) = (
+        e.meta.get("otpId").and_then(Value::as_str),
+        e.message.to.first(),
+    ) else {
+        return Ok(());
+    };
+    if let Err(err) = store::auth::otp_set_sent_to(&e.app.store().writer, id, &to.email).await {
+        tracing::error!("failed to update OTP {id} sentTo: {err}");
+    }
+    Ok(())
 }
 
 /// Why `auth-with-otp` failed, with the attempts the record has left from this IP (the
@@ -255,34 +311,61 @@ pub async fn auth_with_otp(
     if !password::verify(code, otp.password.clone()).await {
         return Err(invalid(Some(left)));
     }
-    // Exactly once: of concurrent right answers, only the one that deletes the row wins.
-    if store::auth::otp_delete(writer, &otp.id).await? != 1 {
-        return Err(invalid(Some(left)));
+    let mut event = RecordAuthWithOtpEvent {
+        app: app.clone(),
+        collection: collection.clone(),
+        record,
+        otp,
+    };
+    app.hooks()
+        .on_record_auth_with_otp_request
+        .trigger(&mut event, &consume_action)
+        .await
+        .map_err(|error| {
+            app.metrics()
+                .inc("satchel_otp_wrong_code_total", &collection.name);
+            Failed {
+                error,
+                attempts_left: Some(left),
+            }
+        })?;
+    Ok(event.record)
+}
+
+fn consume_action(e: &mut RecordAuthWithOtpEvent) -> BoxFuture<'_, HookResult> {
+    Box::pin(consume(e))
+}
+
+/// The default action of `onRecordAuthWithOTPRequest`: consume the OTP exactly once, then
+/// verify the record when the code was mailed to its current email.
+async fn consume(e: &mut RecordAuthWithOtpEvent) -> HookResult {
+    // Of concurrent right answers, only the one that deletes the row wins.
+    if store::auth::otp_delete(&e.app.store().writer, &e.otp.id).await? != 1 {
+        return Err(ApiError::bad_request("Invalid or expired OTP."));
     }
-    app.metrics()
-        .inc("satchel_otp_verified_total", &collection.name);
-    log_event("otp_verified", collection, &text(&record, "email"));
-    let verified = record.get("verified") == Some(&Value::Bool(true));
-    if verified || otp.sent_to.is_empty() || otp.sent_to != text(&record, "email") {
-        return Ok(record);
+    let name = e.collection.name.clone();
+    e.app.metrics().inc("satchel_otp_verified_total", &name);
+    log_event("otp_verified", &e.collection, &text(&e.record, "email"));
+    let verified = e.record.get("verified") == Some(&Value::Bool(true));
+    if verified || e.otp.sent_to.is_empty() || e.otp.sent_to != text(&e.record, "email") {
+        return Ok(());
     }
     let mut changes = Map::new();
     changes.insert("verified".into(), json!(true));
     // Observed in PocketBase 0.40.6 (§13.5): without MFA, the first OTP login of an
     // unverified record also replaces its password (guarding against pre-hijacking).
-    if !options.mfa.enabled {
+    let mfa = e.collection.auth.as_ref().is_some_and(|a| a.mfa.enabled);
+    if !mfa {
         changes.insert("password".into(), json!(ids::secret()));
     }
-    match records::update_auth(app, collection, &record, changes).await {
-        Ok(updated) => Ok(updated),
-        Err(err) => {
-            tracing::error!(
-                "failed to mark record {} verified after OTP: {err:?}",
-                text(&record, "id")
-            );
-            Ok(record)
-        }
+    match records::update_auth(&e.app, &e.collection, &e.record, changes).await {
+        Ok(updated) => e.record = updated,
+        Err(err) => tracing::error!(
+            "failed to mark record {} verified after OTP: {err:?}",
+            text(&e.record, "id")
+        ),
     }
+    Ok(())
 }
 
 /// The collection's auth options if OTP is on, else PocketBase's 403.

@@ -1,0 +1,82 @@
+//! The event objects of the chains bound so far (PocketBase §9.4 field names in the docs).
+//! Events own their data, so a handler may keep or change any of it.
+
+use serde_json::{Map, Value};
+
+use crate::app::App;
+use crate::core::collection::Collection;
+use crate::hooks::Event;
+use crate::mail::Message;
+use crate::store::auth::Otp;
+
+/// `onRecordRequestOTPRequest`: a code was generated for `email`; `record` is `None` for an
+/// unknown email. A handler may change `password` (the code) before the default action
+/// stores and mails it; the default action sets `otp_id`.
+pub struct RecordOtpRequestEvent {
+    pub app: App,
+    pub collection: Collection,
+    pub record: Option<Map<String, Value>>,
+    /// The plain code (`e.password` in PocketBase).
+    pub password: String,
+    /// Satchel's `otp.securityPhrase` words for the mail ("" when off).
+    pub phrase: String,
+    /// The answer's `otpId`, set by the default action.
+    pub otp_id: String,
+}
+
+impl Event for RecordOtpRequestEvent {
+    fn collection(&self) -> Option<&Collection> {
+        Some(&self.collection)
+    }
+}
+
+/// `onRecordAuthWithOTPRequest`: the code matched; the default action consumes the OTP
+/// (exactly once) and verifies the record when the code went to its email.
+pub struct RecordAuthWithOtpEvent {
+    pub app: App,
+    pub collection: Collection,
+    pub record: Map<String, Value>,
+    pub otp: Otp,
+}
+
+impl Event for RecordAuthWithOtpEvent {
+    fn collection(&self) -> Option<&Collection> {
+        Some(&self.collection)
+    }
+}
+
+/// `onMailerRecordOTPSend` (and later the other record mails): the default action sends
+/// `message`; `meta` holds `otpId` and `password` for the OTP mail.
+pub struct MailerRecordEvent {
+    pub app: App,
+    pub collection: Collection,
+    pub record: Map<String, Value>,
+    pub message: Message,
+    pub meta: Map<String, Value>,
+}
+
+impl Event for MailerRecordEvent {
+    fn collection(&self) -> Option<&Collection> {
+        Some(&self.collection)
+    }
+}
+
+/// `onRecordAuthRequest`: an authentication succeeded (`auth_method` "password", "otp", or ""
+/// for refresh and impersonation). Handlers may change `record` or `token`, or fail the
+/// request; the default action lets the answer proceed (MFA, login alert, response). A
+/// chain stopped before the default action answers 204 with no token.
+pub struct RecordAuthEvent {
+    pub app: App,
+    pub collection: Collection,
+    pub record: Map<String, Value>,
+    pub token: String,
+    pub auth_method: String,
+    /// Set by the default action.
+    pub proceed: bool,
+}
+
+impl Event for RecordAuthEvent {
+    fn collection(&self) -> Option<&Collection> {
+        Some(&self.collection)
+    }
+}

@@ -1,0 +1,240 @@
+//! Hook chains (DESIGN.md "One engine, three faces"): every operation PocketBase exposes as
+//! a hook runs as a chain of handlers with the engine's default action last. A handler gets
+//! the event and `next`; awaiting `next.run(e)` continues the chain, returning without it
+//! stops it (the default action does not run), an `Err` fails the operation.
+//!
+//! Handlers are Rust closures for now; the JS hooks bind the same chains. Each handler has a
+//! priority (lower runs first, ties in bind order) and optional tags: collection names or
+//! ids, matched against the event's collection (untagged handlers see every event).
+
+mod events;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+pub use events::{
+    MailerRecordEvent, RecordAuthEvent, RecordAuthWithOtpEvent, RecordOtpRequestEvent,
+};
+
+use crate::core::collection::Collection;
+use crate::error::ApiError;
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub type HookResult = Result<(), ApiError>;
+
+/// A handler: `|e, next| Box::pin(async move { …; next.run(e).await })`.
+pub type HandlerFn<E> =
+    Arc<dyn for<'e> Fn(&'e mut E, Next<'e, E>) -> BoxFuture<'e, HookResult> + Send + Sync>;
+
+/// The default action at the end of a chain.
+pub type Action<'a, E> = &'a (dyn for<'e> Fn(&'e mut E) -> BoxFuture<'e, HookResult> + Send + Sync);
+
+/// What an event exposes to tag matching.
+pub trait Event: Send + 'static {
+    /// The collection the event is about, if any.
+    fn collection(&self) -> Option<&Collection> {
+        None
+    }
+}
+
+struct Entry<E> {
+    id: u64,
+    priority: i32,
+    tags: Vec<String>,
+    run: HandlerFn<E>,
+}
+
+impl<E> Clone for Entry<E> {
+    fn clone(&self) -> Self {
+        Entry {
+            id: self.id,
+            priority: self.priority,
+            tags: self.tags.clone(),
+            run: Arc::clone(&self.run),
+        }
+    }
+}
+
+/// One event's chain.
+pub struct Hook<E> {
+    entries: RwLock<Arc<Vec<Entry<E>>>>,
+}
+
+impl<E> Default for Hook<E> {
+    fn default() -> Self {
+        Hook {
+            entries: RwLock::new(Arc::new(Vec::new())),
+        }
+    }
+}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+impl<E: Event> Hook<E> {
+    /// Adds a handler; returns its id for `unbind`.
+    pub fn bind(&self, priority: i32, tags: &[&str], run: HandlerFn<E>) -> u64 {
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        let mut slot = self.entries.write().unwrap_or_else(|p| p.into_inner());
+        let mut entries: Vec<Entry<E>> = slot.as_ref().clone();
+        entries.push(Entry {
+            id,
+            priority,
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            run,
+        });
+        // Stable: equal priorities keep their bind order.
+        entries.sort_by_key(|e| e.priority);
+        *slot = Arc::new(entries);
+        id
+    }
+
+    pub fn unbind(&self, id: u64) {
+        let mut slot = self.entries.write().unwrap_or_else(|p| p.into_inner());
+        let entries: Vec<Entry<E>> = slot.iter().filter(|e| e.id != id).cloned().collect();
+        *slot = Arc::new(entries);
+    }
+
+    /// Whether any handler would see `event` (callers can skip building costly state).
+    pub fn has_handlers(&self) -> bool {
+        !self
+            .entries
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_empty()
+    }
+
+    /// Runs the chain for `event` with `action` last.
+    pub async fn trigger(&self, event: &mut E, action: Action<'_, E>) -> HookResult {
+        let snapshot = Arc::clone(&self.entries.read().unwrap_or_else(|p| p.into_inner()));
+        let matching: Vec<&Entry<E>> = snapshot
+            .iter()
+            .filter(|entry| tags_match(&entry.tags, event.collection()))
+            .collect();
+        Next {
+            rest: &matching,
+            action,
+        }
+        .run(event)
+        .await
+    }
+}
+
+fn tags_match(tags: &[String], collection: Option<&Collection>) -> bool {
+    if tags.is_empty() {
+        return true;
+    }
+    collection.is_some_and(|c| tags.iter().any(|t| *t == c.id || *t == c.name))
+}
+
+/// The rest of a chain.
+pub struct Next<'a, E> {
+    rest: &'a [&'a Entry<E>],
+    action: Action<'a, E>,
+}
+
+impl<'a, E> Next<'a, E> {
+    /// Runs the next handler (or the default action) with `event`.
+    pub fn run<'e>(self, event: &'e mut E) -> BoxFuture<'e, HookResult>
+    where
+        'a: 'e,
+    {
+        match self.rest.split_first() {
+            Some((entry, rest)) => (entry.run)(
+                event,
+                Next {
+                    rest,
+                    action: self.action,
+                },
+            ),
+            None => (self.action)(event),
+        }
+    }
+}
+
+/// Every hook of the engine, one field per event (PocketBase's `app.OnX()` binders).
+#[derive(Default)]
+pub struct Hooks {
+    /// `onRecordRequestOTPRequest`
+    pub on_record_request_otp_request: Hook<RecordOtpRequestEvent>,
+    /// `onRecordAuthWithOTPRequest`
+    pub on_record_auth_with_otp_request: Hook<RecordAuthWithOtpEvent>,
+    /// `onMailerRecordOTPSend`
+    pub on_mailer_record_otp_send: Hook<MailerRecordEvent>,
+    /// `onRecordAuthRequest`
+    pub on_record_auth_request: Hook<RecordAuthEvent>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Default)]
+    struct Probe {
+        log: Vec<String>,
+    }
+
+    impl Event for Probe {}
+
+    fn push(name: &'static str, call_next: bool) -> HandlerFn<Probe> {
+        Arc::new(move |e: &mut Probe, next| {
+            Box::pin(async move {
+                e.log.push(format!("{name}:before"));
+                if call_next {
+                    next.run(&mut *e).await?;
+                }
+                e.log.push(format!("{name}:after"));
+                Ok(())
+            })
+        })
+    }
+
+    fn action(e: &mut Probe) -> BoxFuture<'_, HookResult> {
+        Box::pin(async move {
+            e.log.push("action".into());
+            Ok(())
+        })
+    }
+
+    #[tokio::test]
+    async fn runs_by_priority_around_the_action() {
+        let hook = Hook::<Probe>::default();
+        hook.bind(10, &[], push("late", true));
+        hook.bind(0, &[], push("first", true));
+        hook.bind(0, &[], push("second", true));
+        let mut probe = Probe::default();
+        hook.trigger(&mut probe, &action).await.unwrap();
+        assert_eq!(
+            probe.log,
+            [
+                "first:before",
+                "second:before",
+                "late:before",
+                "action",
+                "late:after",
+                "second:after",
+                "first:after"
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn not_calling_next_stops_the_chain_and_errors_propagate() {
+        let hook = Hook::<Probe>::default();
+        let id = hook.bind(0, &[], push("stop", false));
+        let mut probe = Probe::default();
+        hook.trigger(&mut probe, &action).await.unwrap();
+        assert_eq!(probe.log, ["stop:before", "stop:after"]);
+        hook.unbind(id);
+        hook.bind(
+            0,
+            &[],
+            Arc::new(|_: &mut Probe, _| Box::pin(async { Err(ApiError::bad_request("no")) })),
+        );
+        let mut probe = Probe::default();
+        let err = hook.trigger(&mut probe, &action).await.unwrap_err();
+        assert_eq!(err.message, "No.");
+        assert!(probe.log.is_empty());
+    }
+}
