@@ -487,3 +487,91 @@ async fn crons_are_listed_and_run() {
     assert_eq!(missing.json()["message"], "Missing or invalid cron job.");
     assert_eq!(server.get("/api/crons", None).await.status, 401);
 }
+
+#[tokio::test]
+async fn mfa_works_with_otp_first_too() {
+    let (server, sink, admin) = setup().await;
+    server
+        .create_user(&admin, "fay@example.com", "pass-123456", true)
+        .await;
+    server
+        .patch_collection(
+            &admin,
+            "users",
+            json!({"mfa": {"enabled": true}, "otp": {"enabled": true}}),
+        )
+        .await;
+    let requested = server
+        .post(
+            "/api/collections/users/request-otp",
+            None,
+            r#"{"email":"fay@example.com"}"#,
+        )
+        .await;
+    let otp_id = requested.json()["otpId"].as_str().unwrap().to_string();
+    let code = otp_code(&sink.next(WAIT).await.expect("otp mail"));
+    let first = server
+        .post(
+            "/api/collections/users/auth-with-otp",
+            None,
+            &json!({"otpId": otp_id, "password": code}).to_string(),
+        )
+        .await;
+    assert_eq!(first.status, 401, "{}", first.body);
+    let mfa_id = first.json()["mfaId"].as_str().unwrap().to_string();
+    let second = server
+        .post(
+            "/api/collections/users/auth-with-password",
+            None,
+            &json!({"identity": "fay@example.com", "password": "pass-123456", "mfaId": mfa_id})
+                .to_string(),
+        )
+        .await;
+    assert_eq!(second.status, 200, "{}", second.body);
+    // A rule that does not match the record skips MFA.
+    server
+        .patch_collection(
+            &admin,
+            "users",
+            json!({"mfa": {"enabled": true, "rule": "email = 'nobody@example.com'"}}),
+        )
+        .await;
+    server.user_token("fay@example.com", "pass-123456").await;
+}
+
+#[tokio::test]
+async fn a_login_from_a_new_location_is_mailed() {
+    let (server, sink, admin) = setup().await;
+    server
+        .create_user(&admin, "gil@example.com", "pass-123456", true)
+        .await;
+    let login = |agent: &'static str| {
+        let addr = server.addr;
+        async move {
+            common::send(
+                addr,
+                "POST",
+                "/api/collections/users/auth-with-password",
+                &[("Content-Type", "application/json"), ("User-Agent", agent)],
+                br#"{"identity":"gil@example.com","password":"pass-123456"}"#,
+            )
+            .await
+        }
+    };
+    assert_eq!(login("first-browser").await.status, 200);
+    assert_eq!(login("first-browser").await.status, 200);
+    assert!(
+        sink.next(Duration::from_millis(400)).await.is_none(),
+        "no alert for the first location"
+    );
+    assert_eq!(login("second-browser").await.status, 200);
+    let mail = sink.next(WAIT).await.expect("alert");
+    assert_eq!(mail.subject, "Login from a new location");
+    assert!(mail.html.contains("second-browser"), "{}", mail.html);
+    let origins: Vec<(String,)> = sqlx::query_as("SELECT fingerprint FROM _authOrigins WHERE collectionRef = (SELECT id FROM _collections WHERE name = 'users')")
+        .fetch_all(&server.app.store().writer)
+        .await
+        .unwrap();
+    assert_eq!(origins.len(), 2);
+    assert_eq!(origins[0].0.len(), 32, "an MD5 hex fingerprint");
+}
