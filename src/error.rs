@@ -115,9 +115,20 @@ pub fn field_error(code: &str, message: &str) -> Value {
     json!({"code": code, "message": message})
 }
 
-/// A field error that carries validator params (e.g. `{"max": 50}`).
+/// A field error that carries validator params (e.g. `{"max": 50}`); `{{.name}}` in the
+/// message is replaced by that param, as ozzo-validation renders its templates.
 pub fn field_error_with(code: &str, message: &str, params: Value) -> Value {
-    json!({"code": code, "message": message, "params": params})
+    let mut text = message.to_string();
+    if let Some(map) = params.as_object() {
+        for (name, value) in map {
+            let shown = match value {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            text = text.replace(&format!("{{{{.{name}}}}}"), &shown);
+        }
+    }
+    json!({"code": code, "message": text, "params": params})
 }
 
 /// PocketBase "sentenizes" messages: trimmed, first letter upper-cased, a final `.` added

@@ -397,11 +397,14 @@ impl Login<'_> {
             .get("id")
             .and_then(Value::as_str)
             .unwrap_or_default();
-        Ok(
-            store::records::find_matching(&app.store().read, &self.collection, id, &filter)
-                .await?
-                .is_some(),
+        Ok(store::records::find_matching(
+            store::Db::Shared(app.store()),
+            &self.collection,
+            id,
+            &filter,
         )
+        .await?
+        .is_some())
     }
 
     /// §5.4: the first factor opens an `_mfas` session (its id is the answer); the second,

@@ -52,6 +52,7 @@ impl<S: Send + Sync> FromRequest<S> for Body {
 }
 
 /// The query string as ordered key/value pairs (last value wins on lookup).
+#[derive(Clone, Debug, Default)]
 pub struct Query(pub Vec<(String, String)>);
 
 impl Query {

@@ -12,6 +12,7 @@
 //! - `POST /collections/{c}/request-verification|confirm-verification|request-password-reset|
 //!   confirm-password-reset|request-email-change|confirm-email-change`
 //! - `GET|PATCH /settings`, `POST /settings/test/email`
+//! - `POST /batch`
 //! - `GET /crons`, `POST /crons/{id}`
 //! - `GET /metrics` (Satchel: Prometheus text, superusers)
 //!
@@ -19,6 +20,7 @@
 
 pub mod auth;
 pub mod auth_mail;
+pub mod batch;
 pub mod collections;
 pub mod crons;
 pub mod expand;
@@ -148,6 +150,7 @@ pub fn router(app: App, http: HttpConfig) -> Router {
         )
         .route("/api/settings", get(settings::list).patch(settings::update))
         .route("/api/settings/test/email", post(settings::test_email))
+        .route("/api/batch", post(batch::batch))
         .route("/api/metrics", get(metrics::metrics))
         .route("/api/crons", get(crons::list))
         .route("/api/crons/{id}", post(crons::run))

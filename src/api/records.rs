@@ -18,18 +18,22 @@ use crate::core::collection::Collection;
 use crate::core::record::{self, Visibility};
 use crate::core::records::{self, Actor, RecordError};
 use crate::error::ApiError;
-use crate::store;
+use crate::filter::sql::SqlExpr;
+use crate::store::{self, Db};
 
 /// Everything a records handler needs about the request.
-pub struct Ctx {
+pub struct Ctx<'a> {
     pub collection: Collection,
     pub access: Access,
     pub query: Query,
+    /// Where writes (and the reads that must see them) go: a batch's transaction, or the
+    /// shared connections.
+    pub db: Db<'a>,
 }
 
-impl Ctx {
-    fn new(
-        app: &App,
+impl<'a> Ctx<'a> {
+    pub fn new(
+        app: &'a App,
         id_or_name: &str,
         auth: Auth,
         query: Query,
@@ -44,6 +48,7 @@ impl Ctx {
             collection,
             access,
             query,
+            db: Db::Shared(app.store()),
         })
     }
 
@@ -106,7 +111,7 @@ impl Ctx {
         id: &str,
     ) -> Result<Map<String, Value>, ApiError> {
         let filter = rules::compile(app, &self.collection, &self.access, rule, None)?;
-        store::records::find_matching(&app.store().read, &self.collection, id, &filter)
+        store::records::find_matching(self.db, &self.collection, id, &filter)
             .await?
             .ok_or_else(ApiError::not_found_default)
     }
@@ -117,15 +122,14 @@ impl Ctx {
         Ok(Json(self.pick(items.pop().unwrap_or_default())))
     }
 
-    /// The stored version of a record just written (reads through the writer, so it sees it).
+    /// The stored version of a record just written (read where it was written).
     async fn reload(
         &self,
-        app: &App,
         id: &str,
         fallback: Map<String, Value>,
     ) -> Result<Map<String, Value>, ApiError> {
         Ok(
-            store::records::find_by_id(&app.store().read, &self.collection, id)
+            store::records::find_matching(self.db, &self.collection, id, &SqlExpr::always())
                 .await?
                 .unwrap_or(fallback),
         )
@@ -233,7 +237,16 @@ pub async fn create(
     body: Result<Body, ApiError>,
 ) -> Result<Json<Value>, ApiError> {
     let Body(body) = body?;
-    let mut ctx = Ctx::new(&app, &collection, auth, query, Method::POST, &headers)?;
+    let ctx = Ctx::new(&app, &collection, auth, query, Method::POST, &headers)?;
+    create_in(&app, ctx, body).await
+}
+
+/// Creates a record as `POST …/records` does, in `ctx.db`.
+pub async fn create_in(
+    app: &App,
+    mut ctx: Ctx<'_>,
+    body: Map<String, Value>,
+) -> Result<Json<Value>, ApiError> {
     ctx.access.request.body = body.clone();
     let rule = ctx.access.rule(&ctx.collection.create_rule)?;
     let failed = || ApiError::bad_request("Failed to create record.");
@@ -241,18 +254,16 @@ pub async fn create(
         superuser: ctx.access.superuser,
         manager: ctx.access.superuser,
     };
-    let record = records::prepare_create(&app, &ctx.collection, &body, actor)
+    let record = records::prepare_create(app, ctx.db, &ctx.collection, &body, actor)
         .await
         .map_err(|e| record_error(e, failed()))?;
     if let Some(rule) = rule.as_deref().filter(|r| !r.trim().is_empty()) {
-        let filter = rules::compile(&app, &ctx.collection, &ctx.access, Some(rule), None)?;
-        if !store::records::would_match(&app.store().reader, &ctx.collection, &record, &filter)
-            .await?
-        {
+        let filter = rules::compile(app, &ctx.collection, &ctx.access, Some(rule), None)?;
+        if !store::records::would_match(ctx.db, &ctx.collection, &record, &filter).await? {
             return Err(failed());
         }
     }
-    records::insert(&app, &ctx.collection, &record)
+    records::insert(ctx.db, &ctx.collection, &record)
         .await
         .map_err(|e| record_error(e, failed()))?;
     let id = record
@@ -260,8 +271,8 @@ pub async fn create(
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string();
-    let stored = ctx.reload(&app, &id, record).await?;
-    ctx.respond(&app, stored).await
+    let stored = ctx.reload(&id, record).await?;
+    ctx.respond(app, stored).await
 }
 
 pub async fn update(
@@ -273,25 +284,35 @@ pub async fn update(
     body: Result<Body, ApiError>,
 ) -> Result<Json<Value>, ApiError> {
     let Body(body) = body?;
-    let mut ctx = Ctx::new(&app, &collection, auth, query, Method::PATCH, &headers)?;
+    let ctx = Ctx::new(&app, &collection, auth, query, Method::PATCH, &headers)?;
+    update_in(&app, ctx, &id, body).await
+}
+
+/// Updates a record as `PATCH …/records/{id}` does, in `ctx.db`.
+pub async fn update_in(
+    app: &App,
+    mut ctx: Ctx<'_>,
+    id: &str,
+    body: Map<String, Value>,
+) -> Result<Json<Value>, ApiError> {
     ctx.access.request.body = body.clone();
     let rule = ctx.access.rule(&ctx.collection.update_rule)?;
-    let existing = ctx.find_allowed(&app, rule.as_deref(), &id).await?;
+    let existing = ctx.find_allowed(app, rule.as_deref(), id).await?;
     let manager = ctx.access.superuser
-        || rules::is_manager(&app, &ctx.collection, &ctx.access, &existing).await?;
+        || rules::is_manager(app, &ctx.collection, &ctx.access, &existing).await?;
     let actor = Actor {
         superuser: ctx.access.superuser,
         manager,
     };
     let failed = || ApiError::bad_request("Failed to update record.");
-    let record = records::prepare_update(&app, &ctx.collection, &existing, &body, actor)
+    let record = records::prepare_update(app, ctx.db, &ctx.collection, &existing, &body, actor)
         .await
         .map_err(|e| record_error(e, failed()))?;
-    records::save(&app, &ctx.collection, &id, &record)
+    records::save(ctx.db, &ctx.collection, id, &record)
         .await
         .map_err(|e| record_error(e, failed()))?;
-    let stored = ctx.reload(&app, &id, record).await?;
-    ctx.respond(&app, stored).await
+    let stored = ctx.reload(id, record).await?;
+    ctx.respond(app, stored).await
 }
 
 pub async fn delete(
@@ -302,9 +323,14 @@ pub async fn delete(
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
     let ctx = Ctx::new(&app, &collection, auth, query, Method::DELETE, &headers)?;
+    delete_in(&app, ctx, &id).await
+}
+
+/// Deletes a record as `DELETE …/records/{id}` does, in `ctx.db`.
+pub async fn delete_in(app: &App, ctx: Ctx<'_>, id: &str) -> Result<StatusCode, ApiError> {
     let rule = ctx.access.rule(&ctx.collection.delete_rule)?;
-    ctx.find_allowed(&app, rule.as_deref(), &id).await?;
-    records::delete(&app, &ctx.collection, &id)
+    ctx.find_allowed(app, rule.as_deref(), id).await?;
+    records::delete(app, ctx.db, &ctx.collection, id)
         .await
         .map_err(|e| record_error(e, ApiError::bad_request_default()))?;
     Ok(StatusCode::NO_CONTENT)

@@ -185,7 +185,7 @@ pub async fn is_manager(
     let filter = compile(app, collection, access, Some(rule), None)?;
     let id = row.get("id").and_then(Value::as_str).unwrap_or_default();
     Ok(
-        store::records::find_matching(&app.store().read, collection, id, &filter)
+        store::records::find_matching(store::Db::Shared(app.store()), collection, id, &filter)
             .await?
             .is_some(),
     )

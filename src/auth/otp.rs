@@ -25,7 +25,7 @@ use crate::error::{ApiError, FieldErrors, field_error, field_error_with};
 use crate::hooks::{
     BoxFuture, HookResult, MailerRecordEvent, RecordAuthWithOtpEvent, RecordOtpRequestEvent,
 };
-use crate::store;
+use crate::store::{self, Db};
 
 /// The bcrypt cost of stored codes (PocketBase's `_otps.password` field).
 const CODE_COST: u32 = 8;
@@ -392,21 +392,29 @@ async fn auto_create(
     body.insert("email".into(), json!(email));
     body.insert("password".into(), json!(secret));
     body.insert("passwordConfirm".into(), json!(secret));
-    let record = records::prepare_create(app, collection, &body, Actor::default())
-        .await
-        .ok()?;
+    let record = records::prepare_create(
+        app,
+        Db::Shared(app.store()),
+        collection,
+        &body,
+        Actor::default(),
+    )
+    .await
+    .ok()?;
     if !rule.trim().is_empty() {
         let mut access = Access::new(None, &Query(Vec::new()), Method::POST, &HeaderMap::new());
         access.request.body = body;
         let filter = rules::compile(app, collection, &access, Some(&rule), None).ok()?;
-        if !store::records::would_match(&app.store().reader, collection, &record, &filter)
+        if !store::records::would_match(Db::Shared(app.store()), collection, &record, &filter)
             .await
             .ok()?
         {
             return None;
         }
     }
-    records::insert(app, collection, &record).await.ok()?;
+    records::insert(Db::Shared(app.store()), collection, &record)
+        .await
+        .ok()?;
     log_event("otp_auto_created", collection, email);
     store::records::find_by_id(&app.store().read, collection, &text(&record, "id"))
         .await

@@ -13,7 +13,8 @@ use crate::core::ids;
 use crate::core::record::input::{self, Writer, to_strings, to_text};
 use crate::core::record::validate::{check_text, validate};
 use crate::error::{FieldErrors, field_error};
-use crate::store;
+use crate::store::{self, Db};
+use sqlx::SqliteConnection;
 
 #[derive(Debug)]
 pub enum RecordError {
@@ -48,6 +49,7 @@ impl Actor {
 /// The record a create would insert, validated; nothing is written.
 pub async fn prepare_create(
     app: &App,
+    db: Db<'_>,
     collection: &Collection,
     body: &Map<String, Value>,
     actor: Actor,
@@ -65,7 +67,7 @@ pub async fn prepare_create(
     if collection.is_auth() {
         auth_create_rules(collection, body, &record, actor, &mut errors);
     }
-    check_relations(app, collection, &record, &mut errors).await?;
+    check_relations(app, db, collection, &record, &mut errors).await?;
     if !errors.is_empty() {
         return Err(RecordError::Invalid(errors));
     }
@@ -76,6 +78,7 @@ pub async fn prepare_create(
 /// The record an update would store, validated; nothing is written.
 pub async fn prepare_update(
     app: &App,
+    db: Db<'_>,
     collection: &Collection,
     existing: &Map<String, Value>,
     body: &Map<String, Value>,
@@ -94,7 +97,7 @@ pub async fn prepare_update(
     if collection.is_auth() {
         auth_update_rules(collection, body, existing, &mut record, actor, &mut errors).await;
     }
-    check_relations(app, collection, &record, &mut errors).await?;
+    check_relations(app, db, collection, &record, &mut errors).await?;
     if !errors.is_empty() {
         return Err(RecordError::Invalid(errors));
     }
@@ -104,34 +107,53 @@ pub async fn prepare_update(
 
 /// Inserts a prepared record; a unique index violation becomes `validation_not_unique`.
 pub async fn insert(
-    app: &App,
+    db: Db<'_>,
     collection: &Collection,
     record: &Map<String, Value>,
 ) -> Result<(), RecordError> {
-    let mut conn = app.store().writer.acquire().await?;
-    store::records::insert(&mut conn, collection, record)
-        .await
-        .map_err(|e| unique_error(collection, e))
+    let result = match db {
+        Db::Shared(store) => {
+            let mut conn = store.writer.acquire().await?;
+            store::records::insert(&mut conn, collection, record).await
+        }
+        Db::Tx(tx) => store::records::insert(&mut **tx.lock().await, collection, record).await,
+    };
+    result.map_err(|e| unique_error(collection, e))
 }
 
-/// Stores a prepared update of the record `id`.
+/// Stores a prepared update of the record `id`. A new `tokenKey` also deletes the record's
+/// OTPs (PocketBase does so whenever the key changes).
 pub async fn save(
-    app: &App,
+    db: Db<'_>,
     collection: &Collection,
     id: &str,
     record: &Map<String, Value>,
 ) -> Result<(), RecordError> {
-    let mut tx = app.store().writer.begin().await?;
+    match db {
+        Db::Shared(store) => {
+            let mut tx = store.writer.begin().await?;
+            save_in(&mut tx, collection, id, record).await?;
+            tx.commit().await?;
+            Ok(())
+        }
+        Db::Tx(tx) => save_in(&mut **tx.lock().await, collection, id, record).await,
+    }
+}
+
+async fn save_in(
+    conn: &mut SqliteConnection,
+    collection: &Collection,
+    id: &str,
+    record: &Map<String, Value>,
+) -> Result<(), RecordError> {
     if let Some(key) = record.get("tokenKey").and_then(Value::as_str)
         && collection.is_auth()
     {
-        store::auth::delete_otps_if_key_changes(&mut tx, collection, id, key).await?;
+        store::auth::delete_otps_if_key_changes(conn, collection, id, key).await?;
     }
-    store::records::update(&mut tx, collection, id, record)
+    store::records::update(conn, collection, id, record)
         .await
-        .map_err(|e| unique_error(collection, e))?;
-    tx.commit().await?;
-    Ok(())
+        .map_err(|e| unique_error(collection, e))
 }
 
 /// Changes an auth record as the engine's own flows do (verification, password reset,
@@ -160,16 +182,37 @@ pub async fn update_auth(
     }
     hash_password(collection, &mut record, Some(existing)).await?;
     let id = existing.get("id").map(to_text).unwrap_or_default();
-    save(app, collection, &id, &record).await?;
+    save(Db::Shared(app.store()), collection, &id, &record).await?;
     Ok(record)
 }
 
 /// Deletes a record: relations pointing at it with `cascadeDelete` delete their records,
 /// other references are removed from their lists; a required single reference refuses.
-pub async fn delete(app: &App, collection: &Collection, id: &str) -> Result<(), RecordError> {
+pub async fn delete(
+    app: &App,
+    db: Db<'_>,
+    collection: &Collection,
+    id: &str,
+) -> Result<(), RecordError> {
     refuse_views(collection)?;
+    match db {
+        Db::Shared(store) => {
+            let mut tx = store.writer.begin().await?;
+            delete_in(app, &mut tx, collection, id).await?;
+            tx.commit().await?;
+            Ok(())
+        }
+        Db::Tx(tx) => delete_in(app, &mut **tx.lock().await, collection, id).await,
+    }
+}
+
+async fn delete_in(
+    app: &App,
+    tx: &mut SqliteConnection,
+    collection: &Collection,
+    id: &str,
+) -> Result<(), RecordError> {
     let all = app.collections();
-    let mut tx = app.store().writer.begin().await?;
     for other in all.iter().filter(|c| c.kind != CollectionType::View) {
         for field in other.fields.iter() {
             let FieldOptions::Relation {
@@ -183,7 +226,7 @@ pub async fn delete(app: &App, collection: &Collection, id: &str) -> Result<(), 
             if collection_id != &collection.id {
                 continue;
             }
-            let referencing = store::records::referencing(&mut tx, other, field, id).await?;
+            let referencing = store::records::referencing(tx, other, field, id).await?;
             for mut row in referencing {
                 let row_id = row.get("id").map(to_text).unwrap_or_default();
                 let remaining: Vec<String> =
@@ -192,23 +235,22 @@ pub async fn delete(app: &App, collection: &Collection, id: &str) -> Result<(), 
                         .filter(|r| r != id)
                         .collect();
                 if *cascade_delete {
-                    store::records::delete(&mut tx, other, &row_id).await?;
+                    store::records::delete(tx, other, &row_id).await?;
                 } else if field.required && remaining.is_empty() {
                     return Err(RecordError::Refused(
                         "Failed to delete record. Make sure that the record is not part of a required relation reference.",
                     ));
                 } else {
                     row.insert(field.name.clone(), input::cast(field, &json!(remaining)));
-                    store::records::update(&mut tx, other, &row_id, &row).await?;
+                    store::records::update(tx, other, &row_id, &row).await?;
                 }
             }
         }
     }
-    store::records::delete(&mut tx, collection, id).await?;
+    store::records::delete(tx, collection, id).await?;
     if collection.is_auth() {
-        store::auth::delete_for_record(&mut tx, &collection.id, id).await?;
+        store::auth::delete_for_record(tx, &collection.id, id).await?;
     }
-    tx.commit().await?;
     Ok(())
 }
 
@@ -339,6 +381,7 @@ async fn hash_password(
 /// Every id in a relation field must exist in its collection.
 async fn check_relations(
     app: &App,
+    db: Db<'_>,
     collection: &Collection,
     record: &Map<String, Value>,
     errors: &mut FieldErrors,
@@ -356,7 +399,7 @@ async fn check_relations(
         }
         let target = app.collection(collection_id);
         let found = match &target {
-            Some(target) => store::records::count_ids(&app.store().reader, target, &ids).await?,
+            Some(target) => store::records::count_ids(db, target, &ids).await?,
             None => 0,
         };
         if found != ids.len() as i64 {

@@ -100,6 +100,16 @@ pub struct SqlExpr {
     pub params: Vec<Param>,
 }
 
+impl SqlExpr {
+    /// A condition every row meets.
+    pub fn always() -> SqlExpr {
+        SqlExpr {
+            sql: "1".to_string(),
+            params: Vec::new(),
+        }
+    }
+}
+
 /// One condition of [`Resolver::where_sql_at`].
 #[derive(Debug, Clone, Copy)]
 pub struct Part<'a> {

@@ -21,6 +21,7 @@ use std::time::Duration;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
+use sqlx::{Sqlite, Transaction};
 
 /// The open database: `writer` for every statement that changes data, `reader` for the rest.
 #[derive(Clone, Debug)]
@@ -29,6 +30,33 @@ pub struct Store {
     pub reader: SqlitePool,
     /// Synchronous read-only connections for the hot read paths (see `read`).
     pub read: std::sync::Arc<read::Readers>,
+}
+
+/// Where a record operation reads and writes: the shared connections, or one open
+/// transaction (`/api/batch`), so later steps see earlier ones and all commit together.
+#[derive(Clone, Copy)]
+pub enum Db<'a> {
+    Shared(&'a Store),
+    Tx(&'a Tx),
+}
+
+/// A write transaction held across several operations. It owns the (single) writer
+/// connection until it is committed or dropped (dropping rolls back).
+pub struct Tx(tokio::sync::Mutex<Transaction<'static, Sqlite>>);
+
+impl Tx {
+    pub async fn begin(store: &Store) -> Result<Tx, sqlx::Error> {
+        Ok(Tx(tokio::sync::Mutex::new(store.writer.begin().await?)))
+    }
+
+    /// The transaction's connection, for one operation at a time.
+    pub async fn lock(&self) -> tokio::sync::MutexGuard<'_, Transaction<'static, Sqlite>> {
+        self.0.lock().await
+    }
+
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.0.into_inner().commit().await
+    }
 }
 
 /// PocketBase's migration history, recorded in `_migrations` so that PocketBase itself

@@ -13,6 +13,7 @@ use crate::core::collection::Collection;
 use crate::core::field::{Field, FieldOptions};
 use crate::core::record::{self, Visibility};
 use crate::filter::sql::{Param, SqlExpr};
+use crate::store::Db;
 use crate::store::read::{self, Readers};
 use crate::store::sql::{Sql, quote};
 
@@ -263,7 +264,7 @@ fn api_json_sql(collection: &Collection, visibility: Visibility, viewer: Option<
 
 /// The record `id` if it also matches `filter`.
 pub async fn find_matching(
-    readers: &Readers,
+    db: Db<'_>,
     collection: &Collection,
     id: &str,
     filter: &SqlExpr,
@@ -273,15 +274,27 @@ pub async fn find_matching(
         &format!("`{ROW_ALIAS}`.`id` = ? AND ({})", filter.sql),
         " LIMIT 1",
     );
-    let mut values = vec![rusqlite::types::Value::Text(id.to_string())];
-    values.extend(read::values(&filter.params));
-    read_one(readers, collection, sql, values)
+    match db {
+        Db::Shared(store) => {
+            let mut values = vec![rusqlite::types::Value::Text(id.to_string())];
+            values.extend(read::values(&filter.params));
+            read_one(&store.read, collection, sql, values)
+        }
+        Db::Tx(tx) => {
+            let query = bind_params(
+                sqlx::query(sql.into_query()).bind(id.to_string()),
+                &filter.params,
+            );
+            let row = query.fetch_optional(&mut **tx.lock().await).await?;
+            row.map(|row| decode(collection, &row)).transpose()
+        }
+    }
 }
 
 /// Whether a would-be record (not stored yet) satisfies `filter`: its values are bound as a
 /// one-row subquery under the row alias (how PocketBase checks a createRule, §2.3).
 pub async fn would_match(
-    pool: &SqlitePool,
+    db: Db<'_>,
     collection: &Collection,
     values: &Map<String, Value>,
     filter: &SqlExpr,
@@ -300,16 +313,17 @@ pub async fn would_match(
     for field in &collection.fields {
         query = record::bind_value(query, field, values.get(&field.name));
     }
-    let count: i64 = bind_params(query, &filter.params)
-        .fetch_one(pool)
-        .await?
-        .try_get(0)?;
-    Ok(count > 0)
+    let query = bind_params(query, &filter.params);
+    let row = match db {
+        Db::Shared(store) => query.fetch_one(&store.reader).await?,
+        Db::Tx(tx) => query.fetch_one(&mut **tx.lock().await).await?,
+    };
+    Ok(row.try_get::<i64, _>(0)? > 0)
 }
 
 /// How many of `ids` exist in the collection.
 pub async fn count_ids(
-    pool: &SqlitePool,
+    db: Db<'_>,
     collection: &Collection,
     ids: &[String],
 ) -> Result<i64, sqlx::Error> {
@@ -322,7 +336,11 @@ pub async fn count_ids(
     for id in ids {
         query = query.bind(id.clone());
     }
-    query.fetch_one(pool).await?.try_get(0)
+    let row = match db {
+        Db::Shared(store) => query.fetch_one(&store.reader).await?,
+        Db::Tx(tx) => query.fetch_one(&mut **tx.lock().await).await?,
+    };
+    row.try_get(0)
 }
 
 /// Records of `collection` whose relation `field` holds `id`.
