@@ -11,7 +11,7 @@ use md5::{Digest, Md5};
 use serde_json::{Map, Value, json};
 
 use crate::api::expand;
-use crate::api::extract::{Auth, AuthRecord, Body, ClientIp, Path, Query};
+use crate::api::extract::{Auth, AuthRecord, Body, ClientIp, Path, Query, bearer_token};
 use crate::api::fields::Picker;
 use crate::api::rules::{self, Access};
 use crate::app::App;
@@ -64,6 +64,7 @@ pub fn required() -> Value {
 pub async fn auth_methods(
     State(app): State<App>,
     Path(collection): Path<String>,
+    query: Query,
 ) -> Result<Json<Value>, ApiError> {
     let collection = auth_collection(&app, &collection)?;
     let options = collection.auth.clone().unwrap_or_default();
@@ -74,7 +75,7 @@ pub async fn auth_methods(
         Vec::new()
     };
     let has = |f: &str| password.enabled && identity_fields.iter().any(|i| i == f);
-    Ok(Json(json!({
+    let answer = json!({
         "password": {"identityFields": identity_fields, "enabled": password.enabled},
         "oauth2": {"providers": [], "enabled": false},
         "mfa": {"enabled": options.mfa.enabled, "duration": if options.mfa.enabled { options.mfa.duration } else { 0 }},
@@ -82,7 +83,11 @@ pub async fn auth_methods(
         "authProviders": [],
         "usernamePassword": has("username"),
         "emailPassword": has("email"),
-    })))
+    });
+    Ok(Json(match query.get("fields").and_then(Picker::parse) {
+        Some(picker) => picker.apply(&answer),
+        None => answer,
+    }))
 }
 
 /// `POST /api/collections/{c}/auth-with-password` (§5.2).
@@ -191,6 +196,24 @@ async fn find_by_identity(
     Ok(None)
 }
 
+/// PocketBase's `RequireSameCollectionContextAuth`: a token of the collection `{c}` names
+/// (401 without one; 403 naming the token's own collection otherwise).
+pub fn same_collection_auth(auth: Auth, id_or_name: &str) -> Result<AuthRecord, ApiError> {
+    let Some(current) = auth.0 else {
+        return Err(ApiError::unauthorized(
+            "The request requires valid record authorization token.",
+        ));
+    };
+    let collection = &current.collection;
+    if collection.id != id_or_name && !collection.name.eq_ignore_ascii_case(id_or_name) {
+        return Err(ApiError::forbidden(format!(
+            "The request requires auth record from {} collection.",
+            collection.name
+        )));
+    }
+    Ok(current)
+}
+
 /// `POST /api/collections/{c}/auth-refresh` (§5.2): a new token for the requester's own
 /// record, which must belong to this collection; never triggers MFA.
 pub async fn auth_refresh(
@@ -201,25 +224,24 @@ pub async fn auth_refresh(
     query: Query,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    let current = same_collection_auth(auth, &collection)?;
     let collection = auth_collection(&app, &collection)?;
-    let Some(current) = auth.0 else {
-        return Err(ApiError::unauthorized(
-            "The request requires valid record authorization token.",
-        ));
-    };
-    if current.collection.id != collection.id {
-        return Err(ApiError::forbidden(format!(
-            "The request requires auth record from {} collection.",
-            collection.name
-        )));
-    }
     let record = current.record.clone();
+    // A non-refreshable token (impersonation) is echoed, not renewed (§5.2).
+    let raw = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| bearer_token(v).to_string())
+        .unwrap_or_default();
+    let refreshable = crate::auth::token::unverified_claims(&raw)
+        .and_then(|c| c.get("refreshable").and_then(Value::as_bool))
+        .unwrap_or(false);
     let access = Access::new(Some(current), &query, Method::POST, &headers);
     Login {
         collection,
         record,
         method: "",
-        token: None,
+        token: (!refreshable).then_some(raw),
         access,
         query: &query,
         headers: &headers,

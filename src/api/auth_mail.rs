@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde_json::{Map, Value, json};
 
-use crate::api::auth::{auth_collection, invalid, read_body, required, text};
+use crate::api::auth::{auth_collection, invalid, read_body, required, same_collection_auth, text};
 use crate::api::extract::{Auth, Body, Path};
 use crate::app::App;
 use crate::auth::record_tokens::{self, Kind};
@@ -314,20 +314,13 @@ pub async fn request_email_change(
     auth: Auth,
     body: Result<Body, ApiError>,
 ) -> Result<StatusCode, ApiError> {
+    let record = same_collection_auth(auth, &collection)?.record;
     let collection = auth_collection(&app, &collection)?;
     if collection.name == superusers::COLLECTION {
         return Err(ApiError::bad_request(
             "All superusers can change their emails directly.",
         ));
     }
-    let record = match auth.0 {
-        Some(a) if a.collection.id == collection.id => a.record,
-        _ => {
-            return Err(ApiError::unauthorized(
-                "The request requires valid auth record.",
-            ));
-        }
-    };
     let body = read_body(body)?;
     let new_email = text(&body, "newEmail");
     let mut errors = FieldErrors::new();
@@ -336,7 +329,7 @@ pub async fn request_email_change(
         if record.get("email").and_then(Value::as_str) == Some(&new_email) {
             errors.insert(
                 "newEmail".into(),
-                field_error("validation_not_in_invalid", "Must not be a valid value."),
+                field_error("validation_not_in_invalid", "Must not be in list."),
             );
         } else if find_by_email(&app, &collection, &new_email)
             .await?

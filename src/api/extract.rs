@@ -115,13 +115,18 @@ impl FromRequestParts<App> for Auth {
     }
 }
 
-/// Resolves an `Authorization` value (bare token or `Bearer <token>`) to its auth record.
-pub async fn authenticate(app: &App, header: &str) -> Option<AuthRecord> {
+/// The token of an `Authorization` value: bare, or after a case-insensitive `Bearer `.
+pub fn bearer_token(header: &str) -> &str {
     let header = header.trim();
-    let raw = match header.get(..7) {
+    match header.get(..7) {
         Some(prefix) if prefix.eq_ignore_ascii_case("bearer ") => header[7..].trim(),
         _ => header,
-    };
+    }
+}
+
+/// Resolves an `Authorization` value (bare token or `Bearer <token>`) to its auth record.
+pub async fn authenticate(app: &App, header: &str) -> Option<AuthRecord> {
+    let raw = bearer_token(header);
     if raw.is_empty() {
         return None;
     }

@@ -25,10 +25,12 @@ const createdCollections = [];
 const AUTH = uniqueName('sdk_auth');
 const OTHER = uniqueName('sdk_auth_other');
 const MFA = uniqueName('sdk_auth_mfa');
+const BASE = uniqueName('sdk_auth_base'); // not an auth collection
 let authCol, otherCol, mfaCol;
 
 async function createAuthCollection(name) {
-  const col = await su.collections.create({ name, type: 'auth', fields: [], createRule: '' });
+  const col = await su.collections.create(
+    { name, type: 'auth', fields: [], createRule: '', viewRule: 'id = @request.auth.id' });
   createdCollections.push(col.id);
   return col;
 }
@@ -82,6 +84,7 @@ before(async () => {
   otherCol = await createAuthCollection(OTHER);
   mfaCol = await createAuthCollection(MFA);
   mfaCol = await su.collections.update(mfaCol.id, { otp: { enabled: true }, mfa: { enabled: true } });
+  createdCollections.push((await su.collections.create({ name: BASE, fields: [] })).id);
 });
 
 after(async () => {
@@ -92,36 +95,47 @@ after(async () => {
 
 // ---------------------------------------------------------------- tests
 
-test('1. listAuthMethods of a fresh auth collection', async () => {
-  // The SDK asks for ?fields=mfa,otp,password,oauth2, so the legacy keys are picked away.
-  const methods = await client().collection(AUTH).listAuthMethods();
-  assert.deepEqual(methods, {
+test('1. auth-methods of a fresh auth collection', async () => {
+  // The raw answer: fixed key order, legacy keys included (a trailing newline is allowed).
+  const res = await fetch(`${BASE_URL}/api/collections/${AUTH}/auth-methods`);
+  assert.equal(res.status, 200);
+  assert.equal((await res.text()).trimEnd(),
+    '{"password":{"identityFields":["email"],"enabled":true},"oauth2":{"providers":[],"enabled":false},' +
+    '"mfa":{"enabled":false,"duration":0},"otp":{"enabled":false,"duration":0},' +
+    '"authProviders":[],"usernamePassword":false,"emailPassword":true}');
+  // OTP and MFA on: their durations show.
+  const mfa = await fetch(`${BASE_URL}/api/collections/${MFA}/auth-methods`);
+  assert.deepEqual(await mfa.json(), {
+    password: { identityFields: ['email'], enabled: true },
+    oauth2: { providers: [], enabled: false },
+    mfa: { enabled: true, duration: 600 },
+    otp: { enabled: true, duration: 180 },
+    authProviders: [], usernamePassword: false, emailPassword: true,
+  });
+
+  const missing = await expectError(client().collection(uniqueName('sdk_nope')).listAuthMethods(), 404);
+  assert.deepEqual(missing.response, apiError(404, 'Missing or invalid auth collection context.'));
+  const base = await expectError(client().collection(BASE).listAuthMethods(), 404);
+  assert.deepEqual(base.response, apiError(404, 'Missing or invalid auth collection context.'));
+});
+
+test('2. listAuthMethods() through the SDK (it sends ?fields=mfa,otp,password,oauth2)', async () => {
+  // PocketBase picks `fields` from every JSON answer, so the legacy keys are gone.
+  assert.deepEqual(await client().collection(AUTH).listAuthMethods(), {
     password: { identityFields: ['email'], enabled: true },
     oauth2: { providers: [], enabled: false },
     mfa: { enabled: false, duration: 0 },
     otp: { enabled: false, duration: 0 },
   });
-  // The raw answer (no fields filter): fixed key order plus the legacy keys.
-  const res = await fetch(`${BASE_URL}/api/collections/${AUTH}/auth-methods`);
-  assert.equal(res.status, 200);
-  assert.equal(await res.text(),
-    '{"password":{"identityFields":["email"],"enabled":true},"oauth2":{"providers":[],"enabled":false},' +
-    '"mfa":{"enabled":false,"duration":0},"otp":{"enabled":false,"duration":0},' +
-    '"authProviders":[],"usernamePassword":false,"emailPassword":true}');
-
-  // OTP and MFA on: their durations show.
   assert.deepEqual(await client().collection(MFA).listAuthMethods(), {
     password: { identityFields: ['email'], enabled: true },
     oauth2: { providers: [], enabled: false },
     mfa: { enabled: true, duration: 600 },
     otp: { enabled: true, duration: 180 },
   });
-
-  const missing = await expectError(client().collection(uniqueName('sdk_nope')).listAuthMethods(), 404);
-  assert.deepEqual(missing.response, apiError(404, 'Missing or invalid auth collection context.'));
 });
 
-test('2. authWithPassword', async () => {
+test('3. authWithPassword', async () => {
   const { email, id } = await newUser(AUTH);
   const pb = client();
   assert.equal(pb.authStore.isValid, false);
@@ -154,7 +168,7 @@ test('2. authWithPassword', async () => {
   }));
 });
 
-test('3. authRefresh', async () => {
+test('4. authRefresh', async () => {
   const { email, id } = await newUser(AUTH);
   const { pb, res } = await login(AUTH, email);
   const first = jwtPayload(res.token);
@@ -171,18 +185,43 @@ test('3. authRefresh', async () => {
   const guest = await expectError(client().collection(AUTH).authRefresh(), 401);
   assert.deepEqual(guest.response,
     apiError(401, 'The request requires valid record authorization token.'));
+});
 
-  // A token of another auth collection: PocketBase names the token's own collection.
+test('5. auth-refresh and request-email-change with another collection\'s token -> 403', async () => {
+  // RequireSameCollectionContextAuth names the collection of the token's record.
   const other = await newUser(OTHER);
   const { pb: otherPb } = await login(OTHER, other.email);
   const cross = await expectError(otherPb.collection(AUTH).authRefresh(), 403);
   assert.deepEqual(cross.response,
     apiError(403, `The request requires auth record from ${OTHER} collection.`));
-  // ...and its store is left alone.
-  assert.equal(otherPb.authStore.record.id, other.id);
+  assert.equal(otherPb.authStore.record.id, other.id); // the SDK leaves its store alone
+  const change = await expectError(otherPb.collection(AUTH).requestEmailChange(uniqueEmail('x')), 403);
+  assert.deepEqual(change.response,
+    apiError(403, `The request requires auth record from ${OTHER} collection.`));
+  // A superuser token is no exception.
+  const su403 = await expectError(su.collection(AUTH).authRefresh(), 403);
+  assert.deepEqual(su403.response,
+    apiError(403, 'The request requires auth record from _superusers collection.'));
 });
 
-test('4. requestVerification -> mail -> confirmVerification', async () => {
+test('6. authAlert: a login from a new location is mailed (not the first login)', async () => {
+  const { email } = await newUser(AUTH, 'alert');
+  const snapshot = await outboxSnapshot();
+  const C = client().collection(AUTH);
+  await C.authWithPassword(email, USER_PASSWORD); // first login: origin stored, no alert
+  // The fingerprint is IP + User-Agent, so another agent is a new location.
+  const other = { headers: { 'User-Agent': `sdk-tests-other-device-${RUN}` } };
+  await C.authWithPassword(email, USER_PASSWORD, other);
+  const mail = await readMail(email, { after: snapshot });
+  assert.equal(mail.subject, 'Login from a new location');
+  assert.ok(mail.html.includes('We noticed a login to your'), mail.html);
+  // Known origins stay quiet.
+  await C.authWithPassword(email, USER_PASSWORD, other);
+  await C.authWithPassword(email, USER_PASSWORD);
+  await expectNoMail(email, { after: snapshot, wait: 1000 });
+});
+
+test('7. requestVerification -> mail -> confirmVerification', async () => {
   const { email, id } = await newUser(AUTH, 'verify');
   const { pb } = await login(AUTH, email);
   assert.equal(await client().collection(AUTH).requestVerification(email), true);
@@ -217,7 +256,7 @@ test('4. requestVerification -> mail -> confirmVerification', async () => {
   }));
 });
 
-test('5. request-verification answers 204 but mails nobody for unknown, verified or throttled', async () => {
+test('8. request-verification answers 204 but mails nobody for unknown, verified or throttled', async () => {
   const snapshot = await outboxSnapshot();
   const C = client().collection(AUTH);
   const unknown = uniqueEmail('ghost');
@@ -244,7 +283,7 @@ test('5. request-verification answers 204 but mails nobody for unknown, verified
   assert.equal(invalid.response.data.email.code, 'validation_is_email');
 });
 
-test('6. requestPasswordReset -> mail -> confirmPasswordReset', async () => {
+test('9. requestPasswordReset -> mail -> confirmPasswordReset', async () => {
   const { email, id } = await newUser(AUTH, 'reset');
   const { pb } = await login(AUTH, email);
   assert.equal(await client().collection(AUTH).requestPasswordReset(email), true);
@@ -279,24 +318,11 @@ test('6. requestPasswordReset -> mail -> confirmPasswordReset', async () => {
   await login(AUTH, email, NEW); // the reuse changed nothing
 });
 
-test('7. requestEmailChange -> mail to the new address -> confirmEmailChange', async () => {
+test('10. requestEmailChange -> mail to the new address -> confirmEmailChange', async () => {
   const { email, id } = await newUser(AUTH, 'change');
   const { pb } = await login(AUTH, email);
+  const { pb: pb2 } = await login(AUTH, email); // a second session
   const newEmail = uniqueEmail('changed');
-
-  // Guests, the current email and a taken email are refused.
-  const guest = await expectError(client().collection(AUTH).requestEmailChange(newEmail), 401);
-  assert.deepEqual(guest.response,
-    apiError(401, 'The request requires valid record authorization token.'));
-  const same = await expectError(pb.collection(AUTH).requestEmailChange(email), 400);
-  assert.deepEqual(same.response, apiError(400, VALIDATION, {
-    newEmail: { code: 'validation_not_in_invalid', message: 'Must not be in list.' },
-  }));
-  const taken = await newUser(AUTH, 'taken');
-  const takenErr = await expectError(pb.collection(AUTH).requestEmailChange(taken.email), 400);
-  assert.deepEqual(takenErr.response, apiError(400, VALIDATION, {
-    newEmail: { code: 'validation_invalid_new_email', message: 'Invalid new email address.' },
-  }));
 
   const snapshot = await outboxSnapshot();
   assert.equal(await pb.collection(AUTH).requestEmailChange(newEmail), true);
@@ -321,6 +347,11 @@ test('7. requestEmailChange -> mail to the new address -> confirmEmailChange', a
   assert.equal(await pb.collection(AUTH).confirmEmailChange(token, USER_PASSWORD), true);
   assert.equal(pb.authStore.token, '');
 
+  // The tokenKey rotated: other sessions are gone too.
+  const gone = await expectError(pb2.collection(AUTH).authRefresh(), 401);
+  assert.deepEqual(gone.response,
+    apiError(401, 'The request requires valid record authorization token.'));
+
   const { res } = await login(AUTH, newEmail);
   assert.equal(res.record.id, id);
   assert.equal(res.record.email, newEmail);
@@ -329,7 +360,35 @@ test('7. requestEmailChange -> mail to the new address -> confirmEmailChange', a
   assert.deepEqual(old.response, apiError(400, 'Failed to authenticate.'));
 });
 
-test('8. impersonate', async () => {
+test('11. request-email-change to the current or a taken email -> 400', async () => {
+  const { email } = await newUser(AUTH, 'refuse');
+  const { pb } = await login(AUTH, email);
+  const snapshot = await outboxSnapshot();
+  const taken = await newUser(AUTH, 'taken');
+  const takenErr = await expectError(pb.collection(AUTH).requestEmailChange(taken.email), 400);
+  assert.deepEqual(takenErr.response, apiError(400, VALIDATION, {
+    newEmail: { code: 'validation_invalid_new_email', message: 'Invalid new email address.' },
+  }));
+  const invalid = await expectError(pb.collection(AUTH).requestEmailChange('not-an-email'), 400);
+  assert.deepEqual(invalid.response, apiError(400, VALIDATION, {
+    newEmail: { code: 'validation_is_email', message: 'Must be a valid email address.' },
+  }));
+  // ozzo-validation's NotIn message.
+  const same = await expectError(pb.collection(AUTH).requestEmailChange(email), 400);
+  assert.deepEqual(same.response, apiError(400, VALIDATION, {
+    newEmail: { code: 'validation_not_in_invalid', message: 'Must not be in list.' },
+  }));
+  await expectNoMail(taken.email, { after: snapshot, wait: 300 });
+});
+
+test('12. request-email-change as a guest -> 401', async () => {
+  // Bound to RequireSameCollectionContextAuth, which answers before the handler.
+  const guest = await expectError(client().collection(AUTH).requestEmailChange(uniqueEmail('g')), 401);
+  assert.deepEqual(guest.response,
+    apiError(401, 'The request requires valid record authorization token.'));
+});
+
+test('13. impersonate', async () => {
   const { email, id } = await newUser(AUTH, 'imp');
 
   const imp = await su.collection(AUTH).impersonate(id, 100);
@@ -339,12 +398,8 @@ test('8. impersonate', async () => {
   assertAuthToken(imp.authStore.token, { col: authCol, id, refreshable: false, duration: 100 });
   assert.equal(imp.authStore.record.id, id);
   assert.equal(imp.authStore.record.email, email);
-  // A non-refreshable token is echoed back unchanged by auth-refresh.
-  const token = imp.authStore.token;
-  await new Promise((resolve) => setTimeout(resolve, 1100));
-  const refreshed = await imp.collection(AUTH).authRefresh();
-  assert.equal(refreshed.token, token);
-  assert.equal(refreshed.record.id, id);
+  // The impersonated session works.
+  assert.equal((await imp.collection(AUTH).getOne(id)).email, email);
 
   // duration 0 = the collection's auth token duration.
   const imp0 = await su.collection(AUTH).impersonate(id, 0);
@@ -357,10 +412,22 @@ test('8. impersonate', async () => {
   const guest = await expectError(client().collection(AUTH).impersonate(id, 100), 401);
   assert.deepEqual(guest.response,
     apiError(401, 'The request requires valid record authorization token.'));
-  await expectError(su.collection(AUTH).impersonate('missingrecord00', 100), 404);
+  const missing = await expectError(su.collection(AUTH).impersonate('missingrecord00', 100), 404);
+  assert.deepEqual(missing.response, apiError(404, "The requested resource wasn't found."));
 });
 
-test('9. MFA: password, then OTP with the mfaId', async () => {
+test('14. auth-refresh echoes a non-refreshable (impersonation) token unchanged', async () => {
+  const { id } = await newUser(AUTH, 'echo');
+  const imp = await su.collection(AUTH).impersonate(id, 100);
+  const token = imp.authStore.token;
+  await new Promise((resolve) => setTimeout(resolve, 1100)); // a new token would differ now
+  const refreshed = await imp.collection(AUTH).authRefresh();
+  assert.equal(refreshed.token, token,
+    `expected the same token back, got claims ${JSON.stringify(jwtPayload(refreshed.token))}`);
+  assert.equal(refreshed.record.id, id);
+});
+
+test('15. MFA: password, then OTP with the mfaId', async () => {
   const { email, id } = await newUser(MFA, 'mfa');
   const pb = client();
 
@@ -371,7 +438,7 @@ test('9. MFA: password, then OTP with the mfaId', async () => {
   assert.match(mfaId, ID);
   assert.equal(pb.authStore.isValid, false);
 
-  // The same method again is refused; an unknown mfaId too.
+  // The same method again is refused (the MFA session survives that).
   const again = await expectError(
     pb.collection(MFA).authWithPassword(email, USER_PASSWORD, { mfaId }), 400);
   assert.deepEqual(again.response, apiError(400, 'A different authentication method is required.'));
@@ -388,6 +455,8 @@ test('9. MFA: password, then OTP with the mfaId', async () => {
   assert.deepEqual(badSession.response, apiError(400, 'Invalid or expired MFA session.'));
 
   // That call consumed the OTP before MFA refused the session: ask for a fresh one.
+  const consumed = await expectError(pb.collection(MFA).authWithOTP(otpId, code, { mfaId }), 400);
+  assert.deepEqual(consumed.response, apiError(400, 'Invalid or expired OTP.'));
   const fresh = await pb.collection(MFA).requestOTP(email);
   const freshCode = extractOTP(await readMail(email));
   await waitSentTo(fresh.otpId);

@@ -215,7 +215,36 @@ test('5. a wrong code does not consume the OTP', async () => {
   assert.equal(res.record.verified, true);
 });
 
-test('6. otp.length 6 gives 6-digit codes', async () => {
+test('6. successful logins count against the 5-attempt limit too', async () => {
+  const { email } = await newUser(OTP, 'busy');
+  const C = client().collection(OTP);
+  for (let i = 0; i < 5; i++) {
+    const { otpId } = await C.requestOTP(email);
+    const res = await C.authWithOTP(otpId, extractOTP(await readMail(email)));
+    assert.equal(res.record.email, email);
+  }
+  const { otpId } = await C.requestOTP(email);
+  const code = extractOTP(await readMail(email));
+  const err = await expectError(C.authWithOTP(otpId, code), 429);
+  assert.deepEqual(err.response, TOO_MANY);
+});
+
+test('7. with 10 live codes the newest one is reused, without a new mail', async () => {
+  const { email } = await newUser(OTP, 'ten');
+  const C = client().collection(OTP);
+  const ids = [];
+  for (let i = 0; i < 10; i++) {
+    ids.push((await C.requestOTP(email)).otpId);
+    await readMail(email); // one mail each
+  }
+  assert.equal(new Set(ids).size, 10);
+  const snapshot = await outboxSnapshot();
+  const again = await C.requestOTP(email);
+  assert.deepEqual(again, { otpId: ids[9] });
+  await expectNoMail(email, { after: snapshot });
+});
+
+test('8. otp.length 6 gives 6-digit codes', async () => {
   assert.equal(sixCol.otp.length, 6);
   const { email, otpId, code, mail } = await requested(SIX, 'six');
   assert.match(code, /^\d{6}$/);
@@ -224,7 +253,7 @@ test('6. otp.length 6 gives 6-digit codes', async () => {
   assert.equal(res.record.email, email);
 });
 
-test('7. otp.securityPhrase: the answer and the mail carry the same phrase (Satchel)', async () => {
+test('9. otp.securityPhrase: the answer and the mail carry the same phrase (Satchel)', async () => {
   assert.equal(phraseCol.otp.securityPhrase, true);
   const { email, answer, otpId, mail, code } = await requested(PHRASE, 'phrase');
   assert.deepEqual(Object.keys(answer).sort(), ['otpId', 'phrase']);
