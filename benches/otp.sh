@@ -8,8 +8,8 @@
 #                (each one costs a bcrypt check until its record's 5 attempts are used)
 # and prints req/s, p50 and p99 for each, and the Satchel/PocketBase ratio. The known vs
 # unknown rows are the timing-oracle evidence: their latencies should match.
-# Neither server has SMTP: Satchel writes .eml files to its outbox, PocketBase tries
-# sendmail and deletes the OTP when that fails (after answering, as it sends in background).
+# Both servers mail through the same local SMTP sink (a few lines of Python started here),
+# so their OTPs stay live (PocketBase deletes an OTP whose mail failed).
 # Usage: benches/otp.sh [seconds per run, default 5] [connections, default 16]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +18,7 @@ CONNECTIONS="${2:-16}"
 USERS=200
 SATCHEL_PORT=18092
 PB_PORT=18093
+SINK_PORT=18094
 
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 cargo build --release --quiet
@@ -25,7 +26,7 @@ SATCHEL=./target/release/satchel
 PB=$(../shared/reference/get-pocketbase.sh 2>/dev/null)
 
 WORK=$(mktemp -d)
-cleanup() { kill "${SATCHEL_PID:-}" "${PB_PID:-}" 2>/dev/null || true; rm -rf "$WORK"; }
+cleanup() { kill "${SATCHEL_PID:-}" "${PB_PID:-}" "${SINK_PID:-}" 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
 
 start() { # name binary port dir
@@ -35,13 +36,39 @@ start() { # name binary port dir
 }
 wait_up() { for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$1/api/health" >/dev/null && return; sleep 0.1; done; exit 1; }
 
+python3 - "$SINK_PORT" <<'PY' &
+import asyncio, sys
+async def handle(reader, writer):
+    writer.write(b"220 sink\r\n")
+    in_data = False
+    while line := await reader.readline():
+        if in_data:
+            if line.rstrip(b"\r\n") == b".":
+                in_data = False
+                writer.write(b"250 OK\r\n")
+        else:
+            verb = line[:4].upper()
+            writer.write({b"DATA": b"354 go\r\n", b"QUIT": b"221 bye\r\n"}.get(verb, b"250 OK\r\n"))
+            in_data = verb == b"DATA"
+            if verb == b"QUIT":
+                break
+        await writer.drain()
+    writer.close()
+async def main():
+    server = await asyncio.start_server(handle, "127.0.0.1", int(sys.argv[1]))
+    async with server:
+        await server.serve_forever()
+asyncio.run(main())
+PY
+SINK_PID=$!
+
 SATCHEL_PID=$(start satchel "$SATCHEL" $SATCHEL_PORT "$WORK/satchel_data")
 PB_PID=$(start pocketbase "$PB" $PB_PORT "$WORK/pb_data")
 wait_up $SATCHEL_PORT
 wait_up $PB_PORT
 
 seed() { # port -> writes $WORK/otps-<port>.lua with one live otpId per user
-  python3 - "$1" "$USERS" "$WORK/otps-$1.lua" <<'PY'
+  python3 - "$1" "$USERS" "$WORK/otps-$1.lua" "$SINK_PORT" <<'PY'
 import json, sys, urllib.request
 base, users, out = f"http://127.0.0.1:{sys.argv[1]}", int(sys.argv[2]), sys.argv[3]
 def call(method, path, body=None, token=None):
@@ -53,6 +80,7 @@ def call(method, path, body=None, token=None):
 token = call("POST", "/api/collections/_superusers/auth-with-password",
              {"identity": "admin@example.com", "password": "pass-123456"})["token"]
 call("PATCH", "/api/collections/users", {"otp": {"enabled": True}}, token)
+call("PATCH", "/api/settings", {"smtp": {"enabled": True, "host": "127.0.0.1", "port": int(sys.argv[4])}}, token)
 ids = []
 for i in range(users):
     call("POST", "/api/collections/users/records", {"email": f"user{i}@example.com", "password": "pass-123456",

@@ -575,3 +575,64 @@ async fn a_login_from_a_new_location_is_mailed() {
     assert_eq!(origins.len(), 2);
     assert_eq!(origins[0].0.len(), 32, "an MD5 hex fingerprint");
 }
+
+#[tokio::test]
+async fn tokens_of_another_collection_or_kind_are_refused() {
+    let (server, sink, admin) = setup().await;
+    let members = json!({"name": "members", "type": "auth", "fields": []});
+    assert_eq!(
+        server
+            .post("/api/collections", Some(&admin), &members.to_string())
+            .await
+            .status,
+        200
+    );
+    server
+        .create_user(&admin, "hal@example.com", "pass-123456", false)
+        .await;
+    server
+        .post(
+            "/api/collections/users/request-verification",
+            None,
+            r#"{"email":"hal@example.com"}"#,
+        )
+        .await;
+    let token = link_token(
+        &sink.next(WAIT).await.expect("mail"),
+        "confirm-verification",
+    );
+    let body = json!({"token": token}).to_string();
+    let other = server
+        .post("/api/collections/members/confirm-verification", None, &body)
+        .await;
+    assert_eq!(other.status, 400);
+    assert_eq!(
+        field_code(&other.json(), "token"),
+        "validation_token_collection_mismatch"
+    );
+    // A verification token is not a password-reset token, nor an auth token.
+    let reset = server
+        .post(
+            "/api/collections/users/confirm-password-reset",
+            None,
+            &json!({"token": token, "password": "new-pass-1", "passwordConfirm": "new-pass-1"})
+                .to_string(),
+        )
+        .await;
+    assert_eq!(
+        field_code(&reset.json(), "token"),
+        "validation_invalid_token"
+    );
+    assert_eq!(
+        server
+            .post("/api/collections/users/auth-refresh", Some(&token), "")
+            .await
+            .status,
+        401
+    );
+    // Nothing changed.
+    let list = server
+        .get("/api/collections/users/records", Some(&admin))
+        .await;
+    assert_eq!(list.json()["items"][0]["verified"], false);
+}

@@ -133,7 +133,7 @@ async fn issue(e: &mut RecordOtpRequestEvent) -> HookResult {
         let since =
             datetime::format(chrono::Utc::now() - chrono::Duration::seconds(options.duration));
         let live =
-            store::auth::otps_live(&app.store().writer, &collection.id, &record_id, &since).await?;
+            store::auth::otps_live(&app.store().reader, &collection.id, &record_id, &since).await?;
         if live.len() >= MAX_LIVE {
             tracing::warn!(collection = %collection.name, record = %record_id, "too many OTP requests - reusing the last issued");
             let _ = password::hash(e.password.clone(), CODE_COST).await;
@@ -145,11 +145,6 @@ async fn issue(e: &mut RecordOtpRequestEvent) -> HookResult {
         .await
         .map_err(ApiError::internal)?;
     let otp_id = ids::record_id();
-    let writer = &app.store().writer;
-    store::auth::otp_insert(writer, &otp_id, &collection.id, &record_id, &hash).await?;
-    if options.single_active {
-        store::auth::otps_delete_for_record(writer, &collection.id, &record_id, &otp_id).await?;
-    }
     app.metrics()
         .inc("satchel_otp_requested_total", &collection.name);
     log_event("otp_requested", collection, &text(&record, "email"));
@@ -164,8 +159,25 @@ async fn issue(e: &mut RecordOtpRequestEvent) -> HookResult {
         message,
         meta,
     };
+    // Everything after the hash happens after the answer: the row only has to exist by the
+    // time the mail can be read, and an unknown email (which stores nothing) then takes
+    // exactly as long (no timing oracle, docs/otp.md).
     let (app, id) = (app.clone(), otp_id.clone());
     tokio::spawn(async move {
+        let collection = &mail.collection;
+        let writer = &app.store().writer;
+        let stored = async {
+            store::auth::otp_insert(writer, &id, &collection.id, &record_id, &hash).await?;
+            if options.single_active {
+                store::auth::otps_delete_for_record(writer, &collection.id, &record_id, &id)
+                    .await?;
+            }
+            Ok::<(), sqlx::Error>(())
+        };
+        if let Err(err) = stored.await {
+            tracing::error!("failed to store OTP {id}: {err}");
+            return;
+        }
         let sent = app
             .hooks()
             .on_mailer_record_otp_send
