@@ -114,6 +114,11 @@ impl Limiter {
         }
     }
 
+    /// Whether any request can be limited (callers skip building a [`Request`] otherwise).
+    pub fn is_active(&self) -> bool {
+        self.enabled && !self.rules.is_empty()
+    }
+
     /// `Ok` when the request may go on (it is counted against the matching rule), `Err` when
     /// that rule's window is full. A disabled limiter, an excluded IP, an unknown IP or no
     /// matching rule let the request through uncounted.

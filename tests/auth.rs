@@ -234,7 +234,7 @@ async fn auth_refresh_needs_a_token_of_the_same_collection() {
         .await;
     assert_eq!(
         res.body,
-        r#"{"data":{},"message":"The request requires auth record from users collection.","status":403}"#
+        r#"{"data":{},"message":"The request requires auth record from _superusers collection.","status":403}"#
     );
     let res = server
         .post(

@@ -325,6 +325,13 @@ async fn ten_live_codes_then_reuse() {
                 .to_string(),
         );
     }
+    // Rows are stored just after each answer; let the last one land.
+    for _ in 0..100 {
+        if otp_rows(&server).await.len() == 10 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let eleventh = request(&server, "fay@example.com").await.json()["otpId"]
         .as_str()
         .unwrap()
