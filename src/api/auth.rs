@@ -158,22 +158,9 @@ pub async fn auth_with_password(
     if !password::verify(pass, hash).await {
         return Err(failed());
     }
-    let mut access = Access::new(None, &query, Method::POST, &headers);
-    access.request.body = body.clone();
-    access.request.context = "password".into();
-    Login {
-        collection,
-        record,
-        method: "password",
-        token: None,
-        access,
-        query: &query,
-        headers: &headers,
-        body: &body,
-        ip,
-    }
-    .finish(&app)
-    .await
+    Login::first_factor(collection, record, "password", &query, &headers, &body, ip)
+        .finish(&app)
+        .await
 }
 
 /// Tries each identity field in order; `email` only when the identity looks like one (§5.2).
@@ -324,13 +311,39 @@ pub struct Login<'a> {
     pub token: Option<String>,
     /// The requester as rules see it (for `authRule` and `mfa.rule`).
     pub access: Access,
-    pub query: &'a crate::api::extract::Query,
+    pub query: &'a Query,
     pub headers: &'a HeaderMap,
     pub body: &'a Map<String, Value>,
     pub ip: String,
 }
 
-impl Login<'_> {
+impl<'a> Login<'a> {
+    /// A guest's successful `method` (the request-info context of rules is the method).
+    pub fn first_factor(
+        collection: Collection,
+        record: Map<String, Value>,
+        method: &'static str,
+        query: &'a Query,
+        headers: &'a HeaderMap,
+        body: &'a Map<String, Value>,
+        ip: String,
+    ) -> Login<'a> {
+        let mut access = Access::new(None, query, Method::POST, headers);
+        access.request.body = body.clone();
+        access.request.context = method.to_string();
+        Login {
+            collection,
+            record,
+            method,
+            token: None,
+            access,
+            query,
+            headers,
+            body,
+            ip,
+        }
+    }
+
     /// `authRule`, then MFA (a 401 `{mfaId}` when a second factor is due), then the login
     /// alert, then 200 `{record, token}` (PocketBase's `recordAuthResponse`).
     pub async fn finish(mut self, app: &App) -> Result<Response, ApiError> {

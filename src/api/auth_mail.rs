@@ -65,24 +65,40 @@ fn resend_key(kind: &str, collection: &Collection, record: &Map<String, Value>) 
     format!("@limit{kind}Email_{}{}", collection.id, record_id(record))
 }
 
+const EMAIL_DIRECTLY: &str = "All superusers can change their emails directly.";
+
+/// The auth collection `{c}`, which must not be `_superusers` (400 `refusal`).
+fn not_superusers(app: &App, id_or_name: &str, refusal: &str) -> Result<Collection, ApiError> {
+    let collection = auth_collection(app, id_or_name)?;
+    if collection.name == superusers::COLLECTION {
+        return Err(ApiError::bad_request(refusal));
+    }
+    Ok(collection)
+}
+
+/// The record a `{"email"}` request names, after PocketBase's email checks; `None` for an
+/// unknown address (the caller still answers 204).
+async fn requested_record(
+    app: &App,
+    collection: &Collection,
+    body: Result<Body, ApiError>,
+) -> Result<Option<Map<String, Value>>, ApiError> {
+    let body = read_body(body)?;
+    let email = text(&body, "email");
+    let mut errors = FieldErrors::new();
+    email_errors("email", &email, &mut errors);
+    invalid(errors)?;
+    find_by_email(app, collection, &email).await
+}
+
 /// `POST /api/collections/{c}/request-verification`: 204 whatever the address.
 pub async fn request_verification(
     State(app): State<App>,
     Path(collection): Path<String>,
     body: Result<Body, ApiError>,
 ) -> Result<StatusCode, ApiError> {
-    let collection = auth_collection(&app, &collection)?;
-    if collection.name == superusers::COLLECTION {
-        return Err(ApiError::bad_request(
-            "All superusers are verified by default.",
-        ));
-    }
-    let body = read_body(body)?;
-    let email = text(&body, "email");
-    let mut errors = FieldErrors::new();
-    email_errors("email", &email, &mut errors);
-    invalid(errors)?;
-    let Some(record) = find_by_email(&app, &collection, &email).await? else {
+    let collection = not_superusers(&app, &collection, "All superusers are verified by default.")?;
+    let Some(record) = requested_record(&app, &collection, body).await? else {
         return Ok(StatusCode::NO_CONTENT);
     };
     let key = resend_key("Verification", &collection, &record);
@@ -122,12 +138,7 @@ pub async fn confirm_verification(
     Path(collection): Path<String>,
     body: Result<Body, ApiError>,
 ) -> Result<StatusCode, ApiError> {
-    let collection = auth_collection(&app, &collection)?;
-    if collection.name == superusers::COLLECTION {
-        return Err(ApiError::bad_request(
-            "All superusers are verified by default.",
-        ));
-    }
+    let collection = not_superusers(&app, &collection, "All superusers are verified by default.")?;
     let body = read_body(body)?;
     let raw = text(&body, "token");
     let mut errors = FieldErrors::new();
@@ -208,12 +219,7 @@ pub async fn request_password_reset(
             "The collection is not configured to allow password authentication.",
         ));
     }
-    let body = read_body(body)?;
-    let email = text(&body, "email");
-    let mut errors = FieldErrors::new();
-    email_errors("email", &email, &mut errors);
-    invalid(errors)?;
-    let Some(record) = find_by_email(&app, &collection, &email).await? else {
+    let Some(record) = requested_record(&app, &collection, body).await? else {
         return Ok(StatusCode::NO_CONTENT);
     };
     let key = resend_key("PasswordReset", &collection, &record);
@@ -315,12 +321,7 @@ pub async fn request_email_change(
     body: Result<Body, ApiError>,
 ) -> Result<StatusCode, ApiError> {
     let record = same_collection_auth(auth, &collection)?.record;
-    let collection = auth_collection(&app, &collection)?;
-    if collection.name == superusers::COLLECTION {
-        return Err(ApiError::bad_request(
-            "All superusers can change their emails directly.",
-        ));
-    }
+    let collection = not_superusers(&app, &collection, EMAIL_DIRECTLY)?;
     let body = read_body(body)?;
     let new_email = text(&body, "newEmail");
     let mut errors = FieldErrors::new();
@@ -357,12 +358,7 @@ pub async fn confirm_email_change(
     Path(collection): Path<String>,
     body: Result<Body, ApiError>,
 ) -> Result<StatusCode, ApiError> {
-    let collection = auth_collection(&app, &collection)?;
-    if collection.name == superusers::COLLECTION {
-        return Err(ApiError::bad_request(
-            "All superusers can change their emails directly.",
-        ));
-    }
+    let collection = not_superusers(&app, &collection, EMAIL_DIRECTLY)?;
     let body = read_body(body)?;
     let (raw, pass) = (text(&body, "token"), text(&body, "password"));
     let mut errors = FieldErrors::new();

@@ -4,29 +4,36 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, Method};
+use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use crate::api::auth::{Login, auth_collection, read_body};
 use crate::api::extract::{Body, ClientIp, Path, Query};
-use crate::api::rules::Access;
 use crate::app::App;
 use crate::auth::otp;
 use crate::error::ApiError;
+
+/// The auth collection `{c}` with OTP on; otherwise 403, before the body is read (§6).
+fn otp_collection(
+    app: &App,
+    id_or_name: &str,
+) -> Result<crate::core::collection::Collection, ApiError> {
+    let collection = auth_collection(app, id_or_name)?;
+    if !collection.auth.as_ref().is_some_and(|a| a.otp.enabled) {
+        return Err(ApiError::forbidden(
+            "The collection is not configured to allow OTP authentication.",
+        ));
+    }
+    Ok(collection)
+}
 
 pub async fn request_otp(
     State(app): State<App>,
     Path(collection): Path<String>,
     body: Result<Body, ApiError>,
 ) -> Result<Json<Value>, ApiError> {
-    let collection = auth_collection(&app, &collection)?;
-    // OTP disabled answers 403 before the body is read (§6).
-    if !collection.auth.as_ref().is_some_and(|a| a.otp.enabled) {
-        return Err(ApiError::forbidden(
-            "The collection is not configured to allow OTP authentication.",
-        ));
-    }
+    let collection = otp_collection(&app, &collection)?;
     let body = read_body(body)?;
     let requested = otp::request_otp(&app, &collection, &body).await?;
     let mut answer = Map::new();
@@ -45,12 +52,7 @@ pub async fn auth_with_otp(
     headers: HeaderMap,
     body: Result<Body, ApiError>,
 ) -> Result<Response, ApiError> {
-    let collection = auth_collection(&app, &collection)?;
-    if !collection.auth.as_ref().is_some_and(|a| a.otp.enabled) {
-        return Err(ApiError::forbidden(
-            "The collection is not configured to allow OTP authentication.",
-        ));
-    }
+    let collection = otp_collection(&app, &collection)?;
     let body = read_body(body)?;
     let record = match otp::auth_with_otp(&app, &collection, &body, &ip).await {
         Ok(record) => record,
@@ -64,20 +66,7 @@ pub async fn auth_with_otp(
             return Ok(response);
         }
     };
-    let mut access = Access::new(None, &query, Method::POST, &headers);
-    access.request.body = body.clone();
-    access.request.context = "otp".into();
-    Login {
-        collection,
-        record,
-        method: "otp",
-        token: None,
-        access,
-        query: &query,
-        headers: &headers,
-        body: &body,
-        ip,
-    }
-    .finish(&app)
-    .await
+    Login::first_factor(collection, record, "otp", &query, &headers, &body, ip)
+        .finish(&app)
+        .await
 }
