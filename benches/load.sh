@@ -7,8 +7,10 @@
 #   view    GET /api/collections/posts/records/<id>
 #   filter  GET /api/collections/posts/records?filter=(views>500 && title~'post')&sort=-views
 #   health  GET /api/health
-# and prints req/s, p99 latency, resident memory after the run, and the Satchel/PocketBase
-# ratios. Usage: benches/load.sh [seconds per run, default 5] [connections, default 32]
+# and prints req/s, p99 latency, requests per CPU-second of the server process (wrk shares the
+# machine's cores, so req/s is capped by the machine; CPU per request is what each server
+# costs), resident memory after the runs, and the Satchel/PocketBase ratios.
+# Usage: benches/load.sh [seconds per run, default 5] [connections, default 32]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION="${1:-5}"
@@ -71,9 +73,19 @@ run() { # port path -> "req/s p99_ms"
     END { printf "%.0f %.2f", rps, p99 }'
 }
 rss_mb() { awk '/VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; } # utime + stime, in clock ticks
+TICKS=$(getconf CLK_TCK)
+measured() { # pid port path -> "req/s p99_ms req_per_cpu_second"
+  local before after
+  before=$(cpu_ticks "$1")
+  read -r rps p99 <<<"$(run "$2" "$3")"
+  after=$(cpu_ticks "$1")
+  awk -v r="$rps" -v p="$p99" -v d="$DURATION" -v t=$((after - before)) -v hz="$TICKS" \
+    'BEGIN { printf "%s %s %.0f", r, p, (t > 0 ? r * d / (t / hz) : 0) }'
+}
 
 FILTER='?filter=(views%3E500%20%26%26%20title~%27post%27)&sort=-views'
-printf '%-8s %14s %14s %10s %12s %12s\n' case "satchel req/s" "pb req/s" ratio "satchel p99" "pb p99"
+printf '%-8s %13s %10s %8s %11s %9s %13s %13s %9s\n' case "satchel r/s" "pb r/s" ratio "satchel p99" "pb p99" "sat req/cpu-s" "pb req/cpu-s" "cpu ratio"
 for case in health list view filter; do
   case $case in
     health) sp=/api/health; pp=/api/health ;;
@@ -81,9 +93,10 @@ for case in health list view filter; do
     view) sp=/api/collections/posts/records/$SATCHEL_ID; pp=/api/collections/posts/records/$PB_ID ;;
     filter) sp=/api/collections/posts/records$FILTER; pp=$sp ;;
   esac
-  read -r s_rps s_p99 <<<"$(run $SATCHEL_PORT "$sp")"
-  read -r p_rps p_p99 <<<"$(run $PB_PORT "$pp")"
+  read -r s_rps s_p99 s_eff <<<"$(measured "$SATCHEL_PID" $SATCHEL_PORT "$sp")"
+  read -r p_rps p_p99 p_eff <<<"$(measured "$PB_PID" $PB_PORT "$pp")"
   ratio=$(awk -v a="$s_rps" -v b="$p_rps" 'BEGIN { printf "%.2fx", (b > 0 ? a / b : 0) }')
-  printf '%-8s %14s %14s %10s %10sms %10sms\n' "$case" "$s_rps" "$p_rps" "$ratio" "$s_p99" "$p_p99"
+  cpu_ratio=$(awk -v a="$s_eff" -v b="$p_eff" 'BEGIN { printf "%.2fx", (b > 0 ? a / b : 0) }')
+  printf '%-8s %13s %10s %8s %9sms %7sms %13s %13s %9s\n' "$case" "$s_rps" "$p_rps" "$ratio" "$s_p99" "$p_p99" "$s_eff" "$p_eff" "$cpu_ratio"
 done
 printf 'memory after the runs: satchel %s MiB, pocketbase %s MiB (RSS)\n' "$(rss_mb "$SATCHEL_PID")" "$(rss_mb "$PB_PID")"

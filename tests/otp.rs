@@ -134,6 +134,13 @@ async fn request_and_login_by_code() {
     assert_eq!(rows.len(), 1);
     assert!(rows[0].0.starts_with("$2a$08$"), "{rows:?}");
     assert_eq!(rows[0].1, "ann@example.com");
+    // Through the API a superuser sees the row with the code's hash blanked (as PocketBase).
+    let listed = server
+        .get("/api/collections/_otps/records", Some(&admin))
+        .await
+        .json();
+    assert_eq!(listed["items"][0]["password"], "");
+    assert_eq!(listed["items"][0]["sentTo"], "ann@example.com");
 
     let wrong = login(&server, &otp_id, "00000000").await;
     assert_eq!(wrong.status, 400);

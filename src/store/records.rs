@@ -222,13 +222,12 @@ fn api_json_sql(collection: &Collection, visibility: Visibility, viewer: Option<
         ),
     ];
     for field in &collection.fields {
-        let never = matches!(field.options, FieldOptions::Password { .. })
-            || (collection.is_auth() && field.name == "tokenKey");
-        if never || (field.hidden && !visibility.hidden) {
+        if record::never_shown(collection, field) || (field.hidden && !visibility.hidden) {
             continue;
         }
         let column = format!("`{ROW_ALIAS}`.{}", quote(&field.name));
         let value = match &field.options {
+            FieldOptions::Password { .. } => "''".to_string(),
             FieldOptions::Bool => format!("json(CASE WHEN {column} THEN 'true' ELSE 'false' END)"),
             FieldOptions::Number { .. } => format!("COALESCE({column}, 0)"),
             FieldOptions::Json { .. } => {

@@ -96,6 +96,11 @@ impl Visibility {
     };
 }
 
+/// An auth record's `password` and `tokenKey`, which no answer ever shows.
+pub fn never_shown(collection: &Collection, field: &crate::core::field::Field) -> bool {
+    collection.is_auth() && (field.name == "password" || field.name == "tokenKey")
+}
+
 /// The record as the API shows it: sorted keys, hidden fields omitted unless visible, an
 /// auth record's `password`/`tokenKey` never, its email per `Visibility`.
 pub fn api_json(
@@ -106,16 +111,17 @@ pub fn api_json(
     let mut out: BTreeMap<String, Value> = BTreeMap::new();
     let email_shown = visibility.email || data.get("emailVisibility") == Some(&Value::Bool(true));
     for field in &collection.fields {
-        let never = matches!(field.options, FieldOptions::Password { .. })
-            || (collection.is_auth() && field.name == "tokenKey")
+        let never = never_shown(collection, field)
             || (collection.is_auth() && field.name == "email" && !email_shown);
         if never || (field.hidden && !visibility.hidden) {
             continue;
         }
-        out.insert(
-            field.name.clone(),
-            data.get(&field.name).cloned().unwrap_or(Value::Null),
-        );
+        // A visible password field (e.g. `_otps.password` for superusers) shows as "".
+        let value = match field.options {
+            FieldOptions::Password { .. } => json!(""),
+            _ => data.get(&field.name).cloned().unwrap_or(Value::Null),
+        };
+        out.insert(field.name.clone(), value);
     }
     out.insert("collectionId".into(), json!(collection.id));
     out.insert("collectionName".into(), json!(collection.name));
