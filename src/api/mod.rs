@@ -42,6 +42,7 @@ use std::path::PathBuf;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::routing::{delete, get, post, put};
+use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::app::App;
@@ -69,7 +70,7 @@ pub struct HttpConfig {
 pub fn router(app: App, http: HttpConfig) -> Router {
     let public = http.public.clone();
     let cors = middleware::Cors::new(http.origins);
-    Router::new()
+    let routed = Router::new()
         .route("/api/health", get(health::health))
         .route(
             "/api/collections",
@@ -160,16 +161,21 @@ pub fn router(app: App, http: HttpConfig) -> Router {
         ))
         .method_not_allowed_fallback(middleware::not_found)
         .fallback(move |req: Request| public::serve(public.clone(), req))
-        .layer(axum::middleware::from_fn_with_state(
-            app.clone(),
-            middleware::superuser_ips,
-        ))
-        .with_state(app)
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(CatchPanicLayer::custom(middleware::panic_response))
-        .layer(axum::middleware::from_fn(middleware::log_requests))
+        .with_state(app.clone());
+    // The cross-cutting layers wrap the routed app once, outermost first. (`Router::layer`
+    // would wrap every route, and each layer clones its boxed inner route per request.)
+    let layered = ServiceBuilder::new()
+        .layer(axum::middleware::from_fn(middleware::security_headers))
         .layer(axum::middleware::from_fn(move |req, next| {
             cors.clone().layer(req, next)
         }))
-        .layer(axum::middleware::from_fn(middleware::security_headers))
+        .layer(axum::middleware::from_fn(middleware::log_requests))
+        .layer(CatchPanicLayer::custom(middleware::panic_response))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(
+            app,
+            middleware::superuser_ips,
+        ))
+        .service(routed);
+    Router::new().fallback_service(layered)
 }
