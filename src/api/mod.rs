@@ -155,10 +155,6 @@ pub fn router(app: App, http: HttpConfig) -> Router {
         .route("/api/metrics", get(metrics::metrics))
         .route("/api/crons", get(crons::list))
         .route("/api/crons/{id}", post(crons::run))
-        .route_layer(axum::middleware::from_fn_with_state(
-            app.clone(),
-            ratelimit::limit,
-        ))
         .method_not_allowed_fallback(middleware::not_found)
         .fallback(move |req: Request| public::serve(public.clone(), req))
         .with_state(app.clone());
@@ -173,9 +169,10 @@ pub fn router(app: App, http: HttpConfig) -> Router {
         .layer(CatchPanicLayer::custom(middleware::panic_response))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(axum::middleware::from_fn_with_state(
-            app,
+            app.clone(),
             middleware::superuser_ips,
         ))
+        .layer(axum::middleware::from_fn_with_state(app, ratelimit::limit))
         .service(routed);
     Router::new().fallback_service(layered)
 }

@@ -1,8 +1,8 @@
-//! The rate limiter at the HTTP edge (§7): after routing (so the route's collection and
-//! tags are known), before the handler. Superusers are never limited. A refused request
+//! The rate limiter at the HTTP edge (§7), before the handler: the route's collection and
+//! tags come from the path, as PocketBase's routes would bind them. Superusers are never limited. A refused request
 //! gets PocketBase's 429 envelope; the OTP routes also count it in the metrics.
 
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -13,12 +13,16 @@ use crate::app::App;
 use crate::error::ApiError;
 use crate::ratelimit::{self, Audience};
 
-/// The tags PocketBase gives a route (`apis/record_*.go`), by method and route pattern.
-fn tags(method: &str, route: &str) -> &'static [&'static str] {
-    let Some(tail) = route.strip_prefix("/api/collections/{collection}/") else {
-        return &[];
+/// The collection segment and tags PocketBase gives a collection route
+/// (`apis/record_*.go`), from the method and the decoded path; `None` for other routes.
+fn collection_route<'p>(method: &str, path: &'p str) -> Option<(&'p str, &'static [&'static str])> {
+    let rest = path.strip_prefix("/api/collections/")?;
+    let (collection, tail) = rest.split_once('/')?;
+    let tail = match tail.split_once('/') {
+        Some(("records", id)) if !id.is_empty() && !id.contains('/') => "records/{id}",
+        _ => tail,
     };
-    match (method, tail) {
+    let tags: &'static [&'static str] = match (method, tail) {
         ("GET", "records") => &["list"],
         ("POST", "records") => &["create"],
         ("GET", "records/{id}") => &["view"],
@@ -35,8 +39,11 @@ fn tags(method: &str, route: &str) -> &'static [&'static str] {
         ("POST", "confirm-verification") => &["confirmVerification"],
         ("POST", "request-email-change") => &["requestEmailChange"],
         ("POST", "confirm-email-change") => &["confirmEmailChange"],
-        _ => &[],
-    }
+        ("POST", t) if t.starts_with("impersonate/") => &[],
+        ("DELETE", "truncate") => &[],
+        _ => return None,
+    };
+    Some((collection, tags))
 }
 
 pub async fn limit(State(app): State<App>, req: Request, next: Next) -> Response {
@@ -45,28 +52,20 @@ pub async fn limit(State(app): State<App>, req: Request, next: Next) -> Response
         return next.run(req).await;
     }
     let (mut parts, body) = req.into_parts();
-    let route = parts
-        .extensions
-        .get::<MatchedPath>()
-        .map(|m| m.as_str().to_string())
-        .unwrap_or_default();
     let auth = request_auth(&app, &mut parts).await;
     if auth.as_ref().is_some_and(|a| a.is_superuser()) {
         return next.run(Request::from_parts(parts, body)).await;
     }
-    // A collection route names its collection; an unknown one is the handler's 404 first.
-    let collection = if route.starts_with("/api/collections/{collection}/") {
-        let segment = parts.uri.path().split('/').nth(3).unwrap_or_default();
-        match app.collection(&decode(segment)) {
-            Some(c) => Some(c.name),
-            None => return next.run(Request::from_parts(parts, body)).await,
-        }
-    } else {
-        None
-    };
-    let tags = tags(parts.method.as_str(), &route);
-    let ip = client_ip(&app, &parts);
     let path = decode(parts.uri.path());
+    // A collection route names its collection; an unknown one is the handler's 404 first.
+    let (collection, tags) = match collection_route(parts.method.as_str(), &path) {
+        Some((name, tags)) => match app.collection(name) {
+            Some(c) => (Some(c.name), tags),
+            None => return next.run(Request::from_parts(parts, body)).await,
+        },
+        None => (None, &[][..]),
+    };
+    let ip = client_ip(&app, &parts);
     let request = ratelimit::Request {
         method: parts.method.as_str(),
         path: &path,
