@@ -264,3 +264,38 @@ async fn superuser_ips_lock_superusers_to_listed_addresses() {
         200
     );
 }
+
+#[tokio::test]
+async fn superuser_ips_see_the_real_ip_behind_a_trusted_proxy() {
+    let server = TestServer::start().await;
+    let token = server.superuser_token().await;
+    let body =
+        r#"{"trustedProxy":{"headers":["X-Real-IP"]},"superuserIPs":["127.0.0.1","10.0.0.1"]}"#;
+    assert_eq!(
+        server
+            .patch("/api/settings", Some(&token), body)
+            .await
+            .status,
+        200
+    );
+    let get = |real_ip: &'static str| {
+        let (addr, token) = (server.addr, token.clone());
+        async move {
+            common::send(
+                addr,
+                "GET",
+                "/api/settings",
+                &[("Authorization", &token), ("X-Real-IP", real_ip)],
+                b"",
+            )
+            .await
+            .status
+        }
+    };
+    assert_eq!(get("10.0.0.1").await, 200);
+    assert_eq!(
+        get("10.9.9.9").await,
+        403,
+        "the proxied client is not listed"
+    );
+}

@@ -12,11 +12,11 @@ use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 
-use crate::api::extract::{AuthRecord, authenticate};
+use crate::api::extract::{AuthRecord, authenticate, client_ip};
 use crate::app::App;
 use crate::error::ApiError;
 
@@ -148,18 +148,18 @@ pub fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response<Body> {
 }
 
 /// `settings.superuserIPs` (§4.7): when set, a request carrying a superuser token, or one to
-/// the `_superusers` auth endpoints, from any other address is refused with PocketBase's
+/// the `_superusers` auth endpoints, from any other address (the real IP, honouring
+/// `trustedProxy`) is refused with PocketBase's
 /// default 403. The resolved auth is cached for the `Auth` extractor.
-pub async fn superuser_ips(State(app): State<App>, mut req: Request, next: Next) -> Response {
+pub async fn superuser_ips(State(app): State<App>, req: Request, next: Next) -> Response {
     let allowed = app.settings().superuser_ips();
     if allowed.is_empty() {
         return next.run(req).await;
     }
-    let peer = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip());
-    if peer.is_some_and(|ip| allowed.iter().any(|rule| ip_matches(rule, ip))) {
+    let (parts, body) = req.into_parts();
+    let client: Option<IpAddr> = client_ip(&app, &parts).parse().ok();
+    let mut req = Request::from_parts(parts, body);
+    if client.is_some_and(|ip| allowed.iter().any(|rule| ip_matches(rule, ip))) {
         return next.run(req).await;
     }
     let header = req
