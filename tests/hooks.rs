@@ -10,7 +10,7 @@ use std::time::Duration;
 use common::TestServer;
 use common::smtp::SmtpSink;
 use satchel::error::ApiError;
-use satchel::hooks::{MailerRecordEvent, RecordAuthEvent, RecordOtpRequestEvent};
+use satchel::hooks::{MailerRecordEvent, RecordAuthEvent, RecordEvent, RecordOtpRequestEvent};
 use serde_json::json;
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -159,4 +159,181 @@ async fn auth_handlers_may_veto_a_login() {
     assert_eq!(res.json()["message"], "Not today.");
     // Superusers are another collection: the tag keeps the handler away.
     server.superuser_token().await;
+}
+
+async fn posts(server: &TestServer, admin: &str) {
+    let body = json!({"name": "posts", "createRule": "", "updateRule": "", "deleteRule": "", "listRule": "",
+        "viewRule": "", "fields": [{"name": "title", "type": "text"}],
+        "indexes": ["CREATE UNIQUE INDEX idx_title ON posts (title)"]});
+    let res = server
+        .post("/api/collections", Some(admin), &body.to_string())
+        .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+}
+
+#[tokio::test]
+async fn record_model_hooks_wrap_every_write() {
+    let (server, _sink, admin) = setup().await;
+    posts(&server, &admin).await;
+    let hooks = server.app.hooks();
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    hooks.on_record_create.bind(
+        0,
+        &["posts"],
+        Arc::new(|e: &mut RecordEvent, next| {
+            Box::pin(async move {
+                let title = e.record["title"].as_str().unwrap_or_default().to_string();
+                if title == "forbidden" {
+                    return Err(ApiError::bad_request("not this one"));
+                }
+                e.record.insert("title".into(), json!(title.to_uppercase()));
+                next.run(e).await
+            })
+        }),
+    );
+    for (hook, name) in [
+        (&hooks.on_record_after_create_success, "created"),
+        (&hooks.on_record_update, "updating"),
+        (&hooks.on_record_after_update_success, "updated"),
+        (&hooks.on_record_delete, "deleting"),
+        (&hooks.on_record_after_delete_success, "deleted"),
+    ] {
+        let log = seen.clone();
+        hook.bind(
+            0,
+            &["posts"],
+            Arc::new(move |e: &mut RecordEvent, next| {
+                let log = log.clone();
+                Box::pin(async move {
+                    next.run(&mut *e).await?;
+                    log.lock()
+                        .unwrap()
+                        .push(format!("{name} {}", e.record["title"]));
+                    Ok(())
+                })
+            }),
+        );
+    }
+    let created = server
+        .post(
+            "/api/collections/posts/records",
+            None,
+            r#"{"title":"hello"}"#,
+        )
+        .await;
+    assert_eq!(created.status, 200, "{}", created.body);
+    assert_eq!(
+        created.json()["title"],
+        "HELLO",
+        "the handler's change was stored"
+    );
+    let id = created.json()["id"].as_str().unwrap().to_string();
+    let vetoed = server
+        .post(
+            "/api/collections/posts/records",
+            None,
+            r#"{"title":"forbidden"}"#,
+        )
+        .await;
+    assert_eq!(
+        vetoed.body,
+        r#"{"data":{},"message":"Not this one.","status":400}"#
+    );
+    // The write's own errors still come through the chain.
+    let duplicate = server
+        .post(
+            "/api/collections/posts/records",
+            None,
+            r#"{"title":"hello"}"#,
+        )
+        .await;
+    assert_eq!(
+        duplicate.json()["data"]["title"]["code"],
+        "validation_not_unique"
+    );
+    let path = format!("/api/collections/posts/records/{id}");
+    assert_eq!(
+        server
+            .patch(&path, None, r#"{"title":"again"}"#)
+            .await
+            .status,
+        200
+    );
+    assert_eq!(server.delete(&path, None).await.status, 204);
+    // Users are another collection: the tagged handlers never saw the auth flows' writes.
+    server
+        .create_user(&admin, "bob@example.com", "pass-123456", true)
+        .await;
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [
+            "created \"HELLO\"",
+            "updating \"again\"",
+            "updated \"again\"",
+            "deleting \"again\"",
+            "deleted \"again\""
+        ]
+    );
+    let list = server
+        .get("/api/collections/posts/records", None)
+        .await
+        .json();
+    assert_eq!(list["totalItems"], 0);
+}
+
+#[tokio::test]
+async fn batch_after_success_hooks_wait_for_the_commit() {
+    let (server, _sink, admin) = setup().await;
+    posts(&server, &admin).await;
+    let body = r#"{"batch":{"enabled":true}}"#;
+    assert_eq!(
+        server
+            .patch("/api/settings", Some(&admin), body)
+            .await
+            .status,
+        200
+    );
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let log = seen.clone();
+    server.app.hooks().on_record_after_create_success.bind(
+        0,
+        &["posts"],
+        Arc::new(move |e: &mut RecordEvent, next| {
+            let log = log.clone();
+            Box::pin(async move {
+                // By now the row is committed and visible to every reader.
+                let rows: Vec<(String,)> = sqlx::query_as("SELECT title FROM posts WHERE id = ?")
+                    .bind(e.record["id"].as_str().unwrap())
+                    .fetch_all(&e.app.store().reader)
+                    .await
+                    .unwrap();
+                log.lock()
+                    .unwrap()
+                    .push(format!("{} {}", e.record["title"], rows.len()));
+                next.run(e).await
+            })
+        }),
+    );
+    let item = |title: &str| json!({"method": "POST", "url": "/api/collections/posts/records", "body": {"title": title}});
+    let failed = server
+        .post(
+            "/api/batch",
+            None,
+            &json!({"requests": [item("a"), item("a")]}).to_string(),
+        )
+        .await;
+    assert_eq!(failed.status, 400, "{}", failed.body);
+    assert!(
+        seen.lock().unwrap().is_empty(),
+        "nothing committed, nothing announced"
+    );
+    let ok = server
+        .post(
+            "/api/batch",
+            None,
+            &json!({"requests": [item("b"), item("c")]}).to_string(),
+        )
+        .await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert_eq!(*seen.lock().unwrap(), ["\"b\" 1", "\"c\" 1"]);
 }

@@ -4,6 +4,7 @@
 //! and is reported under its index. Allowed: `POST|PUT …/records` (PUT = upsert by
 //! `body.id`), `PATCH|DELETE …/records/{id}`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Json;
@@ -14,6 +15,7 @@ use serde_json::{Map, Value, json};
 use crate::api::extract::{Auth, Body, Query};
 use crate::api::records::{self, Ctx};
 use crate::app::App;
+use crate::core::records as core_records;
 use crate::error::{ApiError, FieldErrors, field_error, field_error_with};
 use crate::filter::sql::SqlExpr;
 use crate::store::{self, Db, Tx};
@@ -82,7 +84,10 @@ pub async fn batch(
     let results = tokio::time::timeout(Duration::from_secs(timeout), run)
         .await
         .map_err(|_| ApiError::bad_request("Batch transaction failed."))??;
-    tx.commit().await?;
+    // Every item is done with the transaction; the "after success" hooks run once it commits.
+    for change in Tx::commit(tx).await? {
+        core_records::committed(&app, change).await;
+    }
     Ok(Json(Value::Array(results)))
 }
 
@@ -101,7 +106,7 @@ fn failed_item(index: usize, err: ApiError) -> ApiError {
 /// One item: `{method, url, headers?, body?}` → `{status, body}`.
 async fn run_item(
     app: &App,
-    tx: &Tx,
+    tx: &Arc<Tx>,
     auth: &Auth,
     base_headers: &HeaderMap,
     item: &Value,

@@ -263,7 +263,7 @@ pub async fn create_in(
             return Err(failed());
         }
     }
-    records::insert(ctx.db, &ctx.collection, &record)
+    records::insert(app, ctx.db, &ctx.collection, &record)
         .await
         .map_err(|e| record_error(e, failed()))?;
     let id = record
@@ -308,7 +308,7 @@ pub async fn update_in(
     let record = records::prepare_update(app, ctx.db, &ctx.collection, &existing, &body, actor)
         .await
         .map_err(|e| record_error(e, failed()))?;
-    records::save(ctx.db, &ctx.collection, id, &record)
+    records::save(app, ctx.db, &ctx.collection, id, &record)
         .await
         .map_err(|e| record_error(e, failed()))?;
     let stored = ctx.reload(id, record).await?;
@@ -342,6 +342,7 @@ fn record_error(err: RecordError, failed: ApiError) -> ApiError {
         RecordError::Invalid(errors) => failed.with_data(errors),
         RecordError::Refused(message) => ApiError::bad_request(message),
         RecordError::Db(cause) => ApiError::internal(cause),
+        RecordError::Hook(err) => err,
     }
 }
 

@@ -424,7 +424,7 @@ async fn auto_create(
             return None;
         }
     }
-    records::insert(Db::Shared(app.store()), collection, &record)
+    records::insert(app, Db::Shared(app.store()), collection, &record)
         .await
         .ok()?;
     log_event("otp_auto_created", collection, email);

@@ -12,8 +12,11 @@ use crate::core::field::FieldOptions;
 use crate::core::ids;
 use crate::core::record::input::{self, Writer, to_strings, to_text};
 use crate::core::record::validate::{check_text, validate};
+use crate::error::ApiError;
 use crate::error::{FieldErrors, field_error};
-use crate::store::{self, Db};
+use crate::filter::sql::SqlExpr;
+use crate::hooks::{Action, BoxFuture, Hook, HookResult, RecordEvent};
+use crate::store::{self, Change, Committed, Db, DbHandle};
 use sqlx::SqliteConnection;
 
 #[derive(Debug)]
@@ -23,6 +26,14 @@ pub enum RecordError {
     /// Refused with a fixed message (400), e.g. writes to view collections.
     Refused(&'static str),
     Db(sqlx::Error),
+    /// A hook handler failed the write; its error is the answer.
+    Hook(ApiError),
+}
+
+impl From<ApiError> for RecordError {
+    fn from(err: ApiError) -> Self {
+        RecordError::Hook(err)
+    }
 }
 
 impl From<sqlx::Error> for RecordError {
@@ -105,39 +116,70 @@ pub async fn prepare_update(
     Ok(record)
 }
 
-/// Inserts a prepared record; a unique index violation becomes `validation_not_unique`.
+/// Inserts a prepared record through the `onRecordCreate` chain; a unique index violation
+/// becomes `validation_not_unique`.
 pub async fn insert(
+    app: &App,
     db: Db<'_>,
     collection: &Collection,
     record: &Map<String, Value>,
 ) -> Result<(), RecordError> {
-    let result = match db {
-        Db::Shared(store) => {
-            let mut conn = store.writer.acquire().await?;
-            store::records::insert(&mut conn, collection, record).await
-        }
-        Db::Tx(tx) => store::records::insert(&mut **tx.lock().await, collection, record).await,
-    };
-    result.map_err(|e| unique_error(collection, e))
+    let mut event = record_event(app, db, collection, record);
+    run_chain(&app.hooks().on_record_create, &mut event, &insert_action).await?;
+    after_success(app, db, Change::Create, event).await;
+    Ok(())
 }
 
-/// Stores a prepared update of the record `id`. A new `tokenKey` also deletes the record's
-/// OTPs (PocketBase does so whenever the key changes).
+fn insert_action(e: &mut RecordEvent) -> BoxFuture<'_, HookResult> {
+    Box::pin(async move {
+        let collection = &e.collection;
+        let result = match e.db.db(e.app.store()) {
+            Db::Shared(store) => match store.writer.acquire().await {
+                Ok(mut conn) => store::records::insert(&mut conn, collection, &e.record).await,
+                Err(err) => Err(err),
+            },
+            Db::Tx(tx) => {
+                store::records::insert(&mut **tx.lock().await, collection, &e.record).await
+            }
+        };
+        let result = result.map_err(|err| unique_error(collection, err));
+        keep_failure(e, result)
+    })
+}
+
+/// Stores a prepared update of the record `id` through the `onRecordUpdate` chain. A new
+/// `tokenKey` also deletes the record's OTPs (PocketBase does so whenever the key changes).
 pub async fn save(
+    app: &App,
     db: Db<'_>,
     collection: &Collection,
     id: &str,
     record: &Map<String, Value>,
 ) -> Result<(), RecordError> {
-    match db {
-        Db::Shared(store) => {
-            let mut tx = store.writer.begin().await?;
-            save_in(&mut tx, collection, id, record).await?;
-            tx.commit().await?;
-            Ok(())
-        }
-        Db::Tx(tx) => save_in(&mut **tx.lock().await, collection, id, record).await,
-    }
+    let mut record = record.clone();
+    record.insert("id".into(), json!(id));
+    let mut event = record_event(app, db, collection, &record);
+    run_chain(&app.hooks().on_record_update, &mut event, &save_action).await?;
+    after_success(app, db, Change::Update, event).await;
+    Ok(())
+}
+
+fn save_action(e: &mut RecordEvent) -> BoxFuture<'_, HookResult> {
+    Box::pin(async move {
+        let (collection, record) = (&e.collection, &e.record);
+        let id = record.get("id").map(to_text).unwrap_or_default();
+        let result = match e.db.db(e.app.store()) {
+            Db::Shared(store) => match store.writer.begin().await {
+                Ok(mut tx) => match save_in(&mut tx, collection, &id, record).await {
+                    Ok(()) => tx.commit().await.map_err(RecordError::Db),
+                    Err(err) => Err(err),
+                },
+                Err(err) => Err(RecordError::Db(err)),
+            },
+            Db::Tx(tx) => save_in(&mut **tx.lock().await, collection, &id, record).await,
+        };
+        keep_failure(e, result)
+    })
 }
 
 async fn save_in(
@@ -182,7 +224,7 @@ pub async fn update_auth(
     }
     hash_password(collection, &mut record, Some(existing)).await?;
     let id = existing.get("id").map(to_text).unwrap_or_default();
-    save(Db::Shared(app.store()), collection, &id, &record).await?;
+    save(app, Db::Shared(app.store()), collection, &id, &record).await?;
     Ok(record)
 }
 
@@ -195,15 +237,123 @@ pub async fn delete(
     id: &str,
 ) -> Result<(), RecordError> {
     refuse_views(collection)?;
-    match db {
-        Db::Shared(store) => {
-            let mut tx = store.writer.begin().await?;
-            delete_in(app, &mut tx, collection, id).await?;
-            tx.commit().await?;
-            Ok(())
-        }
-        Db::Tx(tx) => delete_in(app, &mut **tx.lock().await, collection, id).await,
+    let existing = store::records::find_matching(db, collection, id, &SqlExpr::always())
+        .await?
+        .unwrap_or_else(|| {
+            let mut record = Map::new();
+            record.insert("id".into(), json!(id));
+            record
+        });
+    let mut event = record_event(app, db, collection, &existing);
+    run_chain(&app.hooks().on_record_delete, &mut event, &delete_action).await?;
+    after_success(app, db, Change::Delete, event).await;
+    Ok(())
+}
+
+fn delete_action(e: &mut RecordEvent) -> BoxFuture<'_, HookResult> {
+    Box::pin(async move {
+        let (app, collection) = (&e.app, &e.collection);
+        let id = e.record.get("id").map(to_text).unwrap_or_default();
+        let result = match e.db.db(app.store()) {
+            Db::Shared(store) => match store.writer.begin().await {
+                Ok(mut tx) => match delete_in(app, &mut tx, collection, &id).await {
+                    Ok(()) => tx.commit().await.map_err(RecordError::Db),
+                    Err(err) => Err(err),
+                },
+                Err(err) => Err(RecordError::Db(err)),
+            },
+            Db::Tx(tx) => delete_in(app, &mut **tx.lock().await, collection, &id).await,
+        };
+        keep_failure(e, result)
+    })
+}
+
+fn record_event(
+    app: &App,
+    db: Db<'_>,
+    collection: &Collection,
+    record: &Map<String, Value>,
+) -> RecordEvent {
+    RecordEvent {
+        app: app.clone(),
+        db: db.handle(),
+        collection: collection.clone(),
+        record: record.clone(),
+        failure: None,
     }
+}
+
+/// Runs a model chain. A failure of the default action (the write) comes back as its own
+/// `RecordError` (field errors, refusals); a handler's error as `RecordError::Hook`.
+async fn run_chain(
+    hook: &Hook<RecordEvent>,
+    event: &mut RecordEvent,
+    action: Action<'_, RecordEvent>,
+) -> Result<(), RecordError> {
+    let result = hook.trigger(event, action).await;
+    if let Some(failure) = event.failure.take() {
+        return Err(failure);
+    }
+    result.map_err(RecordError::Hook)
+}
+
+/// Parks the write's own error in the event, and fails the chain.
+fn keep_failure(e: &mut RecordEvent, result: Result<(), RecordError>) -> HookResult {
+    result.map_err(|err| {
+        e.failure = Some(err);
+        ApiError::bad_request_default()
+    })
+}
+
+/// The "after success" chain now, or when the batch's transaction commits.
+async fn after_success(app: &App, db: Db<'_>, change: Change, event: RecordEvent) {
+    match db {
+        Db::Tx(tx) => tx.defer(Committed {
+            change,
+            collection: event.collection,
+            record: event.record,
+        }),
+        Db::Shared(_) => {
+            committed(
+                app,
+                Committed {
+                    change,
+                    collection: event.collection,
+                    record: event.record,
+                },
+            )
+            .await
+        }
+    }
+}
+
+/// Fires the "after success" chain of a committed change (handler errors are logged: the
+/// change stands).
+pub async fn committed(app: &App, change: Committed) {
+    let hooks = app.hooks();
+    let hook = match change.change {
+        Change::Create => &hooks.on_record_after_create_success,
+        Change::Update => &hooks.on_record_after_update_success,
+        Change::Delete => &hooks.on_record_after_delete_success,
+    };
+    let mut event = RecordEvent {
+        app: app.clone(),
+        db: DbHandle::Shared,
+        collection: change.collection,
+        record: change.record,
+        failure: None,
+    };
+    if let Err(err) = hook.trigger(&mut event, &noop).await {
+        tracing::warn!(
+            "after-success hook of {} failed: {}",
+            event.collection.name,
+            err.message
+        );
+    }
+}
+
+fn noop(_: &mut RecordEvent) -> BoxFuture<'_, HookResult> {
+    Box::pin(std::future::ready(Ok(())))
 }
 
 async fn delete_in(

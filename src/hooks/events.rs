@@ -5,8 +5,10 @@ use serde_json::{Map, Value};
 
 use crate::app::App;
 use crate::core::collection::Collection;
+use crate::core::records::RecordError;
 use crate::hooks::Event;
 use crate::mail::Message;
+use crate::store::DbHandle;
 use crate::store::auth::Otp;
 
 /// `onRecordRequestOTPRequest`: a code was generated for `email`; `record` is `None` for an
@@ -76,6 +78,27 @@ pub struct RecordAuthEvent {
 }
 
 impl Event for RecordAuthEvent {
+    fn collection(&self) -> Option<&Collection> {
+        Some(&self.collection)
+    }
+}
+
+/// The record model events, fired by every write whatever its face (REST, batch, the auth
+/// flows): `onRecordCreate`/`onRecordUpdate`/`onRecordDelete` wrap the write (their default
+/// action performs it, with `record` as the handlers left it; it was validated before the
+/// chain), and `onRecordAfterCreateSuccess`/`…Update…`/`…Delete…` run once it is committed
+/// (after the whole batch, for a batch).
+pub struct RecordEvent {
+    pub app: App,
+    /// Where the write goes (a batch's transaction, or the shared connections).
+    pub db: DbHandle,
+    pub collection: Collection,
+    pub record: Map<String, Value>,
+    /// The write's own failure, kept for the engine (set by the default action).
+    pub(crate) failure: Option<RecordError>,
+}
+
+impl Event for RecordEvent {
     fn collection(&self) -> Option<&Collection> {
         Some(&self.collection)
     }

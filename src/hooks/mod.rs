@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 pub use events::{
-    MailerRecordEvent, RecordAuthEvent, RecordAuthWithOtpEvent, RecordOtpRequestEvent,
+    MailerRecordEvent, RecordAuthEvent, RecordAuthWithOtpEvent, RecordEvent, RecordOtpRequestEvent,
 };
 
 use crate::core::collection::Collection;
@@ -164,6 +164,18 @@ pub struct Hooks {
     pub on_mailer_record_otp_send: Hook<MailerRecordEvent>,
     /// `onRecordAuthRequest`
     pub on_record_auth_request: Hook<RecordAuthEvent>,
+    /// `onRecordCreate`
+    pub on_record_create: Hook<RecordEvent>,
+    /// `onRecordUpdate`
+    pub on_record_update: Hook<RecordEvent>,
+    /// `onRecordDelete`
+    pub on_record_delete: Hook<RecordEvent>,
+    /// `onRecordAfterCreateSuccess`
+    pub on_record_after_create_success: Hook<RecordEvent>,
+    /// `onRecordAfterUpdateSuccess`
+    pub on_record_after_update_success: Hook<RecordEvent>,
+    /// `onRecordAfterDeleteSuccess`
+    pub on_record_after_delete_success: Hook<RecordEvent>,
 }
 
 #[cfg(test)]

@@ -21,7 +21,12 @@ use std::time::Duration;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
 use sqlx::{Sqlite, Transaction};
+
+use crate::core::collection::Collection;
 
 /// The open database: `writer` for every statement that changes data, `reader` for the rest.
 #[derive(Clone, Debug)]
@@ -37,25 +42,83 @@ pub struct Store {
 #[derive(Clone, Copy)]
 pub enum Db<'a> {
     Shared(&'a Store),
-    Tx(&'a Tx),
+    Tx(&'a Arc<Tx>),
+}
+
+impl Db<'_> {
+    /// A handle that can be kept (in a hook event) and turned back into a `Db`.
+    pub fn handle(&self) -> DbHandle {
+        match self {
+            Db::Shared(_) => DbHandle::Shared,
+            Db::Tx(tx) => DbHandle::Tx(Arc::clone(tx)),
+        }
+    }
+}
+
+/// An owned [`Db`]: the shared connections, or a transaction kept alive by its holders.
+#[derive(Clone)]
+pub enum DbHandle {
+    Shared,
+    Tx(Arc<Tx>),
+}
+
+impl DbHandle {
+    pub fn db<'a>(&'a self, store: &'a Store) -> Db<'a> {
+        match self {
+            DbHandle::Shared => Db::Shared(store),
+            DbHandle::Tx(tx) => Db::Tx(tx),
+        }
+    }
+}
+
+/// A record change whose "after success" hooks wait for the transaction to commit.
+pub struct Committed {
+    pub change: Change,
+    pub collection: Collection,
+    pub record: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    Create,
+    Update,
+    Delete,
 }
 
 /// A write transaction held across several operations. It owns the (single) writer
 /// connection until it is committed or dropped (dropping rolls back).
-pub struct Tx(tokio::sync::Mutex<Transaction<'static, Sqlite>>);
+pub struct Tx {
+    tx: tokio::sync::Mutex<Transaction<'static, Sqlite>>,
+    committed: std::sync::Mutex<Vec<Committed>>,
+}
 
 impl Tx {
-    pub async fn begin(store: &Store) -> Result<Tx, sqlx::Error> {
-        Ok(Tx(tokio::sync::Mutex::new(store.writer.begin().await?)))
+    pub async fn begin(store: &Store) -> Result<Arc<Tx>, sqlx::Error> {
+        Ok(Arc::new(Tx {
+            tx: tokio::sync::Mutex::new(store.writer.begin().await?),
+            committed: std::sync::Mutex::new(Vec::new()),
+        }))
     }
 
     /// The transaction's connection, for one operation at a time.
     pub async fn lock(&self) -> tokio::sync::MutexGuard<'_, Transaction<'static, Sqlite>> {
-        self.0.lock().await
+        self.tx.lock().await
     }
 
-    pub async fn commit(self) -> Result<(), sqlx::Error> {
-        self.0.into_inner().commit().await
+    /// Remembers a change for after the commit.
+    pub fn defer(&self, change: Committed) {
+        self.committed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(change);
+    }
+
+    /// Commits; the changes made, in order. Fails if a handle is still held elsewhere.
+    pub async fn commit(tx: Arc<Tx>) -> Result<Vec<Committed>, sqlx::Error> {
+        let tx = Arc::try_unwrap(tx)
+            .map_err(|_| sqlx::Error::Protocol("transaction still in use".into()))?;
+        tx.tx.into_inner().commit().await?;
+        Ok(tx.committed.into_inner().unwrap_or_else(|p| p.into_inner()))
     }
 }
 
