@@ -134,7 +134,15 @@ impl Settings {
         if !backups.is_empty() {
             errors.insert("backups".into(), Value::Object(backups));
         }
-        let rate_limits = self.validate_rate_limits();
+        let superuser_ips = self.invalid_ips("/superuserIPs");
+        if !superuser_ips.is_empty() {
+            errors.insert("superuserIPs".into(), Value::Object(superuser_ips));
+        }
+        let mut rate_limits = self.validate_rate_limits();
+        let excluded = self.invalid_ips("/rateLimits/excludedIPs");
+        if !excluded.is_empty() {
+            rate_limits.insert("excludedIPs".into(), Value::Object(excluded));
+        }
         if !rate_limits.is_empty() {
             errors.insert("rateLimits".into(), Value::Object(rate_limits));
         }
@@ -302,6 +310,37 @@ impl Settings {
         }
         out
     }
+
+    /// The entries of the list at `pointer` that are neither an IP nor a CIDR block, by
+    /// index, with PocketBase's code (typo included).
+    fn invalid_ips(&self, pointer: &str) -> Map<String, Value> {
+        let list = self.0.pointer(pointer).and_then(Value::as_array);
+        list.into_iter()
+            .flatten()
+            .enumerate()
+            .filter(|(_, entry)| !entry.as_str().is_some_and(is_ip_or_cidr))
+            .map(|(i, _)| {
+                let error = field_error(
+                    "validation_invlaid_ip_or_subnet",
+                    "Invalid IP or CIDR subnet.",
+                );
+                (i.to_string(), error)
+            })
+            .collect()
+    }
+}
+
+/// An IP address, or `address/prefix` with a prefix that fits the address family (Go's
+/// `net.ParseIP` / `net.ParseCIDR`).
+fn is_ip_or_cidr(text: &str) -> bool {
+    match text.split_once('/') {
+        None => text.parse::<std::net::IpAddr>().is_ok(),
+        Some((ip, bits)) => match (ip.parse::<std::net::IpAddr>(), bits.parse::<u8>()) {
+            (Ok(std::net::IpAddr::V4(_)), Ok(bits)) => bits <= 32,
+            (Ok(std::net::IpAddr::V6(_)), Ok(bits)) => bits <= 128,
+            _ => false,
+        },
+    }
 }
 
 fn required() -> Value {
@@ -361,6 +400,28 @@ mod tests {
         assert!(api["s3"].get("secret").is_none());
         assert!(api["backups"]["s3"].get("secret").is_none());
         assert_eq!(api["meta"]["appName"], "Acme");
+    }
+
+    #[test]
+    fn ip_lists_are_validated_like_pocketbase() {
+        let settings = Settings::default().merged(&json!({
+            "superuserIPs": ["127.0.0.1", "nope", "10.0.0.0/33", "::1", "fd00::/8"],
+            "rateLimits": {"excludedIPs": ["1.2.3.4", "x", "127.0.0.5/8"]}
+        }));
+        let errors = settings.validate().expect_err("invalid entries");
+        let bad = |v: &Value| v.as_object().map(|m| m.keys().cloned().collect::<Vec<_>>());
+        assert_eq!(
+            bad(&errors["superuserIPs"]),
+            Some(vec!["1".into(), "2".into()])
+        );
+        assert_eq!(
+            errors["superuserIPs"]["1"]["code"],
+            "validation_invlaid_ip_or_subnet"
+        );
+        assert_eq!(
+            bad(&errors["rateLimits"]["excludedIPs"]),
+            Some(vec!["1".into()])
+        );
     }
 
     #[test]
