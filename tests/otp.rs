@@ -149,6 +149,10 @@ async fn request_and_login_by_code() {
         r#"{"data":{},"message":"Invalid or expired OTP.","status":400}"#
     );
     assert_eq!(wrong.header("x-otp-attempts-left"), Some("4"));
+    assert_eq!(
+        wrong.header("access-control-expose-headers"),
+        Some("X-OTP-Attempts-Left")
+    );
 
     let ok = login(&server, &otp_id, &code).await;
     assert_eq!(ok.status, 200, "{}", ok.body);

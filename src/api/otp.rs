@@ -59,9 +59,13 @@ pub async fn auth_with_otp(
         Err(failed) => {
             let mut response = failed.error.into_response();
             if let Some(left) = failed.attempts_left {
-                response
-                    .headers_mut()
-                    .insert("x-otp-attempts-left", HeaderValue::from(left));
+                let headers = response.headers_mut();
+                headers.insert("x-otp-attempts-left", HeaderValue::from(left));
+                // So that pages on other origins can read it too.
+                headers.insert(
+                    "access-control-expose-headers",
+                    HeaderValue::from_static("X-OTP-Attempts-Left"),
+                );
             }
             return Ok(response);
         }
