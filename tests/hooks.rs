@@ -10,7 +10,9 @@ use std::time::Duration;
 use common::TestServer;
 use common::smtp::SmtpSink;
 use satchel::error::ApiError;
-use satchel::hooks::{MailerRecordEvent, RecordAuthEvent, RecordEvent, RecordOtpRequestEvent};
+use satchel::hooks::{
+    MailerRecordEvent, RecordAuthEvent, RecordEvent, RecordOtpRequestEvent, RecordRequestEvent,
+};
 use serde_json::json;
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -336,4 +338,78 @@ async fn batch_after_success_hooks_wait_for_the_commit() {
         .await;
     assert_eq!(ok.status, 200, "{}", ok.body);
     assert_eq!(*seen.lock().unwrap(), ["\"b\" 1", "\"c\" 1"]);
+}
+
+#[tokio::test]
+async fn record_request_hooks_see_the_request_and_may_stop_it() {
+    let (server, _sink, admin) = setup().await;
+    posts(&server, &admin).await;
+    let hooks = server.app.hooks();
+    hooks.on_record_create_request.bind(
+        0,
+        &["posts"],
+        Arc::new(|e: &mut RecordRequestEvent, next| {
+            Box::pin(async move {
+                assert!(e.request.auth.is_none(), "a guest");
+                let title = e.request.body["title"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                if title == "skip" {
+                    return Ok(()); // no next: nothing is written
+                }
+                e.record.insert("title".into(), json!(format!("{title}!")));
+                next.run(e).await
+            })
+        }),
+    );
+    hooks.on_record_view_request.bind(
+        0,
+        &["posts"],
+        Arc::new(|e: &mut RecordRequestEvent, next| {
+            Box::pin(async move {
+                e.record.insert("title".into(), json!("shown differently"));
+                next.run(e).await
+            })
+        }),
+    );
+    hooks.on_record_delete_request.bind(
+        0,
+        &["posts"],
+        Arc::new(|_: &mut RecordRequestEvent, _| {
+            Box::pin(async { Err(ApiError::forbidden("posts are forever")) })
+        }),
+    );
+    let created = server
+        .post("/api/collections/posts/records", None, r#"{"title":"hi"}"#)
+        .await;
+    assert_eq!(created.json()["title"], "hi!");
+    let id = created.json()["id"].as_str().unwrap().to_string();
+    let skipped = server
+        .post(
+            "/api/collections/posts/records",
+            None,
+            r#"{"title":"skip"}"#,
+        )
+        .await;
+    assert_eq!((skipped.status, skipped.body.as_str()), (200, "null"));
+    let path = format!("/api/collections/posts/records/{id}");
+    assert_eq!(
+        server.get(&path, None).await.json()["title"],
+        "shown differently"
+    );
+    let refused = server.delete(&path, None).await;
+    assert_eq!(
+        refused.body,
+        r#"{"data":{},"message":"Posts are forever.","status":403}"#
+    );
+    let list = server
+        .get("/api/collections/posts/records", None)
+        .await
+        .json();
+    assert_eq!(list["totalItems"], 1, "one stored, none skipped or deleted");
+    assert_eq!(
+        list["items"][0]["title"], "hi!",
+        "the view hook changed only its answer"
+    );
 }

@@ -19,6 +19,7 @@ use crate::core::record::{self, Visibility};
 use crate::core::records::{self, Actor, RecordError};
 use crate::error::ApiError;
 use crate::filter::sql::SqlExpr;
+use crate::hooks::{BoxFuture, HookResult, RecordRequestEvent};
 use crate::store::{self, Db};
 
 /// Everything a records handler needs about the request.
@@ -135,6 +136,19 @@ impl<'a> Ctx<'a> {
         )
     }
 
+    /// The request event for `record` (see `hooks::RecordRequestEvent`).
+    fn request_event(&self, app: &App, record: Map<String, Value>) -> RecordRequestEvent {
+        RecordRequestEvent {
+            app: app.clone(),
+            db: self.db.handle(),
+            collection: self.collection.clone(),
+            id: text_id(&record),
+            record,
+            request: self.access.request.clone(),
+            done: false,
+        }
+    }
+
     fn pick(&self, value: Value) -> Value {
         match self.query.get("fields").and_then(Picker::parse) {
             Some(picker) => picker.apply(&value),
@@ -225,7 +239,16 @@ pub async fn view(
     let ctx = Ctx::new(&app, &collection, auth, query, Method::GET, &headers)?;
     let rule = ctx.access.rule(&ctx.collection.view_rule)?;
     let row = ctx.find_allowed(&app, rule.as_deref(), &id).await?;
-    ctx.respond(&app, row).await
+    let hook = &app.hooks().on_record_view_request;
+    if !hook.has_handlers() {
+        return ctx.respond(&app, row).await;
+    }
+    let mut event = ctx.request_event(&app, row);
+    hook.trigger(&mut event, &view_action).await?;
+    if !event.done {
+        return Ok(Json(Value::Null));
+    }
+    ctx.respond(&app, event.record).await
 }
 
 pub async fn create(
@@ -263,16 +286,63 @@ pub async fn create_in(
             return Err(failed());
         }
     }
-    records::insert(app, ctx.db, &ctx.collection, &record)
-        .await
-        .map_err(|e| record_error(e, failed()))?;
-    let id = record
+    let mut event = ctx.request_event(app, record);
+    app.hooks()
+        .on_record_create_request
+        .trigger(&mut event, &create_action)
+        .await?;
+    if !event.done {
+        return Ok(Json(Value::Null));
+    }
+    let id = text_id(&event.record);
+    let stored = ctx.reload(&id, event.record).await?;
+    ctx.respond(app, stored).await
+}
+
+fn create_action(e: &mut RecordRequestEvent) -> BoxFuture<'_, HookResult> {
+    Box::pin(async move {
+        let db = e.db.db(e.app.store());
+        records::insert(&e.app, db, &e.collection, &e.record)
+            .await
+            .map_err(|err| record_error(err, ApiError::bad_request("Failed to create record.")))?;
+        e.done = true;
+        Ok(())
+    })
+}
+
+fn update_action(e: &mut RecordRequestEvent) -> BoxFuture<'_, HookResult> {
+    Box::pin(async move {
+        let db = e.db.db(e.app.store());
+        records::save(&e.app, db, &e.collection, &e.id, &e.record)
+            .await
+            .map_err(|err| record_error(err, ApiError::bad_request("Failed to update record.")))?;
+        e.done = true;
+        Ok(())
+    })
+}
+
+fn delete_action(e: &mut RecordRequestEvent) -> BoxFuture<'_, HookResult> {
+    Box::pin(async move {
+        let db = e.db.db(e.app.store());
+        records::delete(&e.app, db, &e.collection, &e.id)
+            .await
+            .map_err(|err| record_error(err, ApiError::bad_request_default()))?;
+        e.done = true;
+        Ok(())
+    })
+}
+
+fn view_action(e: &mut RecordRequestEvent) -> BoxFuture<'_, HookResult> {
+    e.done = true;
+    Box::pin(std::future::ready(Ok(())))
+}
+
+fn text_id(record: &Map<String, Value>) -> String {
+    record
         .get("id")
         .and_then(Value::as_str)
         .unwrap_or_default()
-        .to_string();
-    let stored = ctx.reload(&id, record).await?;
-    ctx.respond(app, stored).await
+        .to_string()
 }
 
 pub async fn update(
@@ -308,10 +378,15 @@ pub async fn update_in(
     let record = records::prepare_update(app, ctx.db, &ctx.collection, &existing, &body, actor)
         .await
         .map_err(|e| record_error(e, failed()))?;
-    records::save(app, ctx.db, &ctx.collection, id, &record)
-        .await
-        .map_err(|e| record_error(e, failed()))?;
-    let stored = ctx.reload(id, record).await?;
+    let mut event = ctx.request_event(app, record);
+    app.hooks()
+        .on_record_update_request
+        .trigger(&mut event, &update_action)
+        .await?;
+    if !event.done {
+        return Ok(Json(Value::Null));
+    }
+    let stored = ctx.reload(id, event.record).await?;
     ctx.respond(app, stored).await
 }
 
@@ -329,10 +404,12 @@ pub async fn delete(
 /// Deletes a record as `DELETE …/records/{id}` does, in `ctx.db`.
 pub async fn delete_in(app: &App, ctx: Ctx<'_>, id: &str) -> Result<StatusCode, ApiError> {
     let rule = ctx.access.rule(&ctx.collection.delete_rule)?;
-    ctx.find_allowed(app, rule.as_deref(), id).await?;
-    records::delete(app, ctx.db, &ctx.collection, id)
-        .await
-        .map_err(|e| record_error(e, ApiError::bad_request_default()))?;
+    let existing = ctx.find_allowed(app, rule.as_deref(), id).await?;
+    let mut event = ctx.request_event(app, existing);
+    app.hooks()
+        .on_record_delete_request
+        .trigger(&mut event, &delete_action)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -166,8 +166,7 @@ pub async fn save(
 
 fn save_action(e: &mut RecordEvent) -> BoxFuture<'_, HookResult> {
     Box::pin(async move {
-        let (collection, record) = (&e.collection, &e.record);
-        let id = record.get("id").map(to_text).unwrap_or_default();
+        let (collection, record, id) = (&e.collection, &e.record, e.id.clone());
         let result = match e.db.db(e.app.store()) {
             Db::Shared(store) => match store.writer.begin().await {
                 Ok(mut tx) => match save_in(&mut tx, collection, &id, record).await {
@@ -252,8 +251,7 @@ pub async fn delete(
 
 fn delete_action(e: &mut RecordEvent) -> BoxFuture<'_, HookResult> {
     Box::pin(async move {
-        let (app, collection) = (&e.app, &e.collection);
-        let id = e.record.get("id").map(to_text).unwrap_or_default();
+        let (app, collection, id) = (&e.app, &e.collection, e.id.clone());
         let result = match e.db.db(app.store()) {
             Db::Shared(store) => match store.writer.begin().await {
                 Ok(mut tx) => match delete_in(app, &mut tx, collection, &id).await {
@@ -278,6 +276,7 @@ fn record_event(
         app: app.clone(),
         db: db.handle(),
         collection: collection.clone(),
+        id: record.get("id").map(to_text).unwrap_or_default(),
         record: record.clone(),
         failure: None,
     }
@@ -340,6 +339,7 @@ pub async fn committed(app: &App, change: Committed) {
         app: app.clone(),
         db: DbHandle::Shared,
         collection: change.collection,
+        id: change.record.get("id").map(to_text).unwrap_or_default(),
         record: change.record,
         failure: None,
     };

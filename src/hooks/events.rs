@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 use crate::app::App;
 use crate::core::collection::Collection;
 use crate::core::records::RecordError;
+use crate::filter::sql::RequestInfo;
 use crate::hooks::Event;
 use crate::mail::Message;
 use crate::store::DbHandle;
@@ -94,11 +95,40 @@ pub struct RecordEvent {
     pub db: DbHandle,
     pub collection: Collection,
     pub record: Map<String, Value>,
+    /// The stored row's id (PocketBase's last saved primary key): updates and deletes write
+    /// this row even if a handler changes `record.id`.
+    pub(crate) id: String,
     /// The write's own failure, kept for the engine (set by the default action).
     pub(crate) failure: Option<RecordError>,
 }
 
 impl Event for RecordEvent {
+    fn collection(&self) -> Option<&Collection> {
+        Some(&self.collection)
+    }
+}
+
+/// The record request events: `onRecordViewRequest`, `onRecordCreateRequest`,
+/// `onRecordUpdateRequest`, `onRecordDeleteRequest`. They run once the request passed its API
+/// rule (and, for writes, validation): `record` is the record to show or store. The default
+/// action performs the write (through the model events above); the answer is built from
+/// `record` after the chain. A chain stopped before the default action writes nothing and
+/// answers `null`.
+pub struct RecordRequestEvent {
+    pub app: App,
+    pub db: DbHandle,
+    pub collection: Collection,
+    pub record: Map<String, Value>,
+    /// What rules see of the request (`e.requestInfo()`: auth, body, query, headers).
+    pub request: RequestInfo,
+    /// The id the request names: an update or delete writes this row, whatever a handler
+    /// does to `record`.
+    pub(crate) id: String,
+    /// Set by the default action.
+    pub(crate) done: bool,
+}
+
+impl Event for RecordRequestEvent {
     fn collection(&self) -> Option<&Collection> {
         Some(&self.collection)
     }

@@ -16,6 +16,7 @@ use std::sync::{Arc, RwLock};
 
 pub use events::{
     MailerRecordEvent, RecordAuthEvent, RecordAuthWithOtpEvent, RecordEvent, RecordOtpRequestEvent,
+    RecordRequestEvent,
 };
 
 use crate::core::collection::Collection;
@@ -164,6 +165,14 @@ pub struct Hooks {
     pub on_mailer_record_otp_send: Hook<MailerRecordEvent>,
     /// `onRecordAuthRequest`
     pub on_record_auth_request: Hook<RecordAuthEvent>,
+    /// `onRecordViewRequest`
+    pub on_record_view_request: Hook<RecordRequestEvent>,
+    /// `onRecordCreateRequest`
+    pub on_record_create_request: Hook<RecordRequestEvent>,
+    /// `onRecordUpdateRequest`
+    pub on_record_update_request: Hook<RecordRequestEvent>,
+    /// `onRecordDeleteRequest`
+    pub on_record_delete_request: Hook<RecordRequestEvent>,
     /// `onRecordCreate`
     pub on_record_create: Hook<RecordEvent>,
     /// `onRecordUpdate`
