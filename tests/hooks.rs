@@ -11,7 +11,8 @@ use common::TestServer;
 use common::smtp::SmtpSink;
 use satchel::error::ApiError;
 use satchel::hooks::{
-    MailerRecordEvent, RecordAuthEvent, RecordEvent, RecordOtpRequestEvent, RecordRequestEvent,
+    MailerRecordEvent, RecordAuthEvent, RecordEnrichEvent, RecordEvent, RecordOtpRequestEvent,
+    RecordRequestEvent, RecordsListRequestEvent,
 };
 use serde_json::json;
 
@@ -412,4 +413,65 @@ async fn record_request_hooks_see_the_request_and_may_stop_it() {
         list["items"][0]["title"], "hi!",
         "the view hook changed only its answer"
     );
+}
+
+#[tokio::test]
+async fn list_and_enrich_hooks_shape_the_answers() {
+    let (server, _sink, admin) = setup().await;
+    posts(&server, &admin).await;
+    for title in ["keep", "drop"] {
+        let body = json!({"title": title}).to_string();
+        assert_eq!(
+            server
+                .post("/api/collections/posts/records", None, &body)
+                .await
+                .status,
+            200
+        );
+    }
+    let hooks = server.app.hooks();
+    hooks.on_records_list_request.bind(
+        0,
+        &["posts"],
+        Arc::new(|e: &mut RecordsListRequestEvent, next| {
+            Box::pin(async move {
+                e.records.retain(|r| r["title"] != "drop");
+                next.run(e).await
+            })
+        }),
+    );
+    hooks.on_record_enrich.bind(
+        0,
+        &["posts"],
+        Arc::new(|e: &mut RecordEnrichEvent, next| {
+            Box::pin(async move {
+                let title = e.record["title"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_uppercase();
+                e.record.insert("title".into(), json!(title));
+                next.run(e).await
+            })
+        }),
+    );
+    let list = server
+        .get("/api/collections/posts/records", None)
+        .await
+        .json();
+    let titles: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles, ["KEEP"]);
+    let created = server
+        .post("/api/collections/posts/records", None, r#"{"title":"new"}"#)
+        .await;
+    assert_eq!(created.json()["title"], "NEW", "enrich shapes every answer");
+    let users = server
+        .get("/api/collections/users/records", Some(&admin))
+        .await
+        .json();
+    assert_eq!(users["totalItems"], 1, "other collections are untouched");
 }

@@ -19,7 +19,9 @@ use crate::core::record::{self, Visibility};
 use crate::core::records::{self, Actor, RecordError};
 use crate::error::ApiError;
 use crate::filter::sql::SqlExpr;
-use crate::hooks::{BoxFuture, HookResult, RecordRequestEvent};
+use crate::hooks::{
+    BoxFuture, HookResult, RecordEnrichEvent, RecordRequestEvent, RecordsListRequestEvent,
+};
 use crate::store::{self, Db};
 
 /// Everything a records handler needs about the request.
@@ -66,7 +68,22 @@ impl<'a> Ctx<'a> {
     /// Serializes records with the visibility rules, then expands relations if asked.
     async fn render(&self, app: &App, rows: &[Map<String, Value>]) -> Result<Vec<Value>, ApiError> {
         let mut items: Vec<Value> = Vec::with_capacity(rows.len());
+        let enrich = &app.hooks().on_record_enrich;
         for row in rows {
+            let enriched;
+            let row = if enrich.has_handlers() {
+                let mut event = RecordEnrichEvent {
+                    app: app.clone(),
+                    collection: self.collection.clone(),
+                    record: row.clone(),
+                    request: self.access.request.clone(),
+                };
+                enrich.trigger(&mut event, &enriched_action).await?;
+                enriched = event.record;
+                &enriched
+            } else {
+                row
+            };
             let manager = self.collection.is_auth()
                 && !self.access.superuser
                 && rules::is_manager(app, &self.collection, &self.access, row).await?;
@@ -84,7 +101,8 @@ impl<'a> Ctx<'a> {
 
     /// Whether records must be shaped in Rust (expand, `fields`, or an email visibility that
     /// depends on the `manageRule`) rather than serialized by SQLite.
-    fn needs_shaping(&self) -> bool {
+    fn needs_shaping(&self, app: &App) -> bool {
+        let hooks = app.hooks();
         let manage_rule = self
             .collection
             .auth
@@ -101,6 +119,8 @@ impl<'a> Ctx<'a> {
                 && !self.access.superuser
                 && self.access.auth.is_some()
                 && manage_rule.is_some_and(|r| !r.trim().is_empty()))
+            || hooks.on_records_list_request.has_handlers()
+            || hooks.on_record_enrich.has_handlers()
     }
 
     /// The record `id` if `rule` (already resolved by `Access::rule`) lets this requester
@@ -184,7 +204,7 @@ pub async fn list(
         ((params.page - 1) * params.per_page) as i64,
     );
     let reader = &*app.store().read;
-    let (items, total) = if ctx.needs_shaping() {
+    let (items, total) = if ctx.needs_shaping(&app) {
         let (rows, total) = store::records::page(
             reader,
             &ctx.collection,
@@ -195,6 +215,23 @@ pub async fn list(
             !params.skip_total,
         )
         .await?;
+        let hook = &app.hooks().on_records_list_request;
+        let rows = if hook.has_handlers() {
+            let mut event = RecordsListRequestEvent {
+                app: app.clone(),
+                collection: ctx.collection.clone(),
+                records: rows,
+                request: ctx.access.request.clone(),
+                done: false,
+            };
+            hook.trigger(&mut event, &list_action).await?;
+            if !event.done {
+                return Ok(Json(Value::Null).into_response());
+            }
+            event.records
+        } else {
+            rows
+        };
         let items = ctx.pick(Value::Array(ctx.render(&app, &rows).await?));
         (items.to_string(), total)
     } else {
@@ -330,6 +367,15 @@ fn delete_action(e: &mut RecordRequestEvent) -> BoxFuture<'_, HookResult> {
         e.done = true;
         Ok(())
     })
+}
+
+fn list_action(e: &mut RecordsListRequestEvent) -> BoxFuture<'_, HookResult> {
+    e.done = true;
+    Box::pin(std::future::ready(Ok(())))
+}
+
+fn enriched_action(_: &mut RecordEnrichEvent) -> BoxFuture<'_, HookResult> {
+    Box::pin(std::future::ready(Ok(())))
 }
 
 fn view_action(e: &mut RecordRequestEvent) -> BoxFuture<'_, HookResult> {

@@ -133,3 +133,36 @@ impl Event for RecordRequestEvent {
         Some(&self.collection)
     }
 }
+
+/// `onRecordsListRequest`: a page of records passed the list rule and filter; handlers may
+/// change `records` before they are serialized. A chain stopped before the default action
+/// answers `null`.
+pub struct RecordsListRequestEvent {
+    pub app: App,
+    pub collection: Collection,
+    pub records: Vec<Map<String, Value>>,
+    pub request: RequestInfo,
+    /// Set by the default action.
+    pub(crate) done: bool,
+}
+
+impl Event for RecordsListRequestEvent {
+    fn collection(&self) -> Option<&Collection> {
+        Some(&self.collection)
+    }
+}
+
+/// `onRecordEnrich`: each record about to be serialized in an answer (list, view, create,
+/// update); handlers may change or remove its values.
+pub struct RecordEnrichEvent {
+    pub app: App,
+    pub collection: Collection,
+    pub record: Map<String, Value>,
+    pub request: RequestInfo,
+}
+
+impl Event for RecordEnrichEvent {
+    fn collection(&self) -> Option<&Collection> {
+        Some(&self.collection)
+    }
+}

@@ -15,8 +15,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 pub use events::{
-    MailerRecordEvent, RecordAuthEvent, RecordAuthWithOtpEvent, RecordEvent, RecordOtpRequestEvent,
-    RecordRequestEvent,
+    MailerRecordEvent, RecordAuthEvent, RecordAuthWithOtpEvent, RecordEnrichEvent, RecordEvent,
+    RecordOtpRequestEvent, RecordRequestEvent, RecordsListRequestEvent,
 };
 
 use crate::core::collection::Collection;
@@ -165,6 +165,10 @@ pub struct Hooks {
     pub on_mailer_record_otp_send: Hook<MailerRecordEvent>,
     /// `onRecordAuthRequest`
     pub on_record_auth_request: Hook<RecordAuthEvent>,
+    /// `onRecordsListRequest`
+    pub on_records_list_request: Hook<RecordsListRequestEvent>,
+    /// `onRecordEnrich`
+    pub on_record_enrich: Hook<RecordEnrichEvent>,
     /// `onRecordViewRequest`
     pub on_record_view_request: Hook<RecordRequestEvent>,
     /// `onRecordCreateRequest`
