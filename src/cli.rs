@@ -37,13 +37,16 @@ pub struct GlobalArgs {
     #[arg(long = "indexFallback", global = true, default_value_t = true, num_args = 0..=1,
           default_missing_value = "true", action = clap::ArgAction::Set)]
     pub index_fallback: bool,
-    /// Reload hooks and pages when their files change (accepted; hooks arrive with the JS runtime)
+    /// Reload hooks and pages when their files change
     #[arg(long = "hooksWatch", global = true, default_value_t = true, num_args = 0..=1,
           default_missing_value = "true", action = clap::ArgAction::Set)]
     pub hooks_watch: bool,
-    /// The number of JS workers (accepted; hooks arrive with the JS runtime)
-    #[arg(long = "hooksPool", global = true, default_value_t = 15)]
-    pub hooks_pool: usize,
+    /// The number of JS workers (default: 2 per CPU core)
+    #[arg(long = "hooksPool", global = true)]
+    pub hooks_pool: Option<usize>,
+    /// How long one hook call may run, in seconds
+    #[arg(long = "hooksTimeout", global = true, default_value_t = 30)]
+    pub hooks_timeout: u64,
     /// The default SELECT query timeout in seconds (accepted for compatibility)
     #[arg(long = "queryTimeout", global = true, default_value_t = 30)]
     pub query_timeout: u64,

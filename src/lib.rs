@@ -6,14 +6,16 @@
 //! - engine: [`core`] (collections, fields, records, settings), [`auth`] (passwords,
 //!   tokens, superusers), [`filter`] (PocketBase's filter language), [`store`] (SQLite:
 //!   the only place that writes SQL);
-//! - faces: [`api`] (the REST API on axum), [`cli`] (the command line);
+//! - faces: [`api`] (the REST API on axum), [`js`] (`pb_hooks` on QuickJS), [`cli`] (the
+//!   command line);
 //! - glue: [`app`] (the shared handle), [`server`] (serving with graceful shutdown),
 //!   [`error`] (the one error type that crosses the HTTP boundary).
 //!
 //! Errors: engine modules return typed errors; [`error::ApiError`] is made at the HTTP edge;
 //! the CLI reports plain messages, worded as PocketBase's.
 
-#![forbid(unsafe_code)]
+// `unsafe` lives only in the JS bridge (`js::bridge`), where rquickjs needs it.
+#![deny(unsafe_code)]
 
 pub mod api;
 pub mod app;
@@ -25,6 +27,7 @@ pub mod error;
 pub mod filter;
 pub mod hooks;
 pub mod jobs;
+pub mod js;
 pub mod mail;
 pub mod ratelimit;
 pub mod server;

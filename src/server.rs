@@ -9,6 +9,9 @@ use crate::api::{self, HttpConfig, Public};
 use crate::app::{App, Config};
 use crate::auth::superusers;
 use crate::cli::{GlobalArgs, ServeArgs};
+use crate::js::pool::Limits;
+use crate::js::{Js, JsConfig};
+use std::sync::Arc;
 
 /// `satchel serve`.
 pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> Result<(), String> {
@@ -18,6 +21,7 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> Result<(), String> 
     })
     .await
     .map_err(|e| e.to_string())?;
+    let js = start_js(&app, global)?;
     let listener = TcpListener::bind(&args.http)
         .await
         .map_err(|e| format!("failed to listen on {}: {e}", args.http))?;
@@ -30,6 +34,7 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> Result<(), String> 
             index_fallback: global.index_fallback,
         },
         origins: args.origins.clone(),
+        js,
     };
     let shutdown = shutdown_signal();
     print_banner(&app, &listener).await;
@@ -56,6 +61,24 @@ pub async fn run(
         .await;
     ticker.abort();
     served
+}
+
+/// Loads `pb_hooks` (default `<dir>/../pb_hooks`) when it exists.
+fn start_js(app: &App, global: &GlobalArgs) -> Result<Option<Arc<Js>>, String> {
+    let hooks_dir = global
+        .hooks_dir
+        .clone()
+        .unwrap_or_else(|| global.dir.join("..").join("pb_hooks"));
+    if !hooks_dir.is_dir() {
+        return Ok(None);
+    }
+    let hooks_dir = hooks_dir.canonicalize().map_err(|e| e.to_string())?;
+    let mut limits = Limits::default();
+    if let Some(workers) = global.hooks_pool {
+        limits.workers = workers.max(1);
+    }
+    limits.timeout = std::time::Duration::from_secs(global.hooks_timeout.max(1));
+    Js::start(app, JsConfig { hooks_dir, limits }).map(Some)
 }
 
 async fn print_banner(app: &App, listener: &TcpListener) {

@@ -38,6 +38,7 @@ pub mod rules;
 pub mod settings;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
@@ -46,9 +47,10 @@ use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::app::App;
+use crate::js::Js;
 
 /// PocketBase's default request body limit (§1.4).
-const BODY_LIMIT: usize = 32 << 20;
+pub const BODY_LIMIT: usize = 32 << 20;
 
 /// The `pb_public` directory (`--publicDir`) and `--indexFallback`.
 #[derive(Clone, Debug)]
@@ -59,11 +61,13 @@ pub struct Public {
 }
 
 /// What the HTTP face needs beyond the engine.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct HttpConfig {
     pub public: Public,
     /// `--origins` (default `*`).
     pub origins: Vec<String>,
+    /// The hooks runtime, when `pb_hooks` holds hook files (its `routerAdd` routes).
+    pub js: Option<Arc<Js>>,
 }
 
 /// The whole HTTP application.
@@ -158,6 +162,14 @@ pub fn router(app: App, http: HttpConfig) -> Router {
         .method_not_allowed_fallback(middleware::not_found)
         .fallback(move |req: Request| public::serve(public.clone(), req))
         .with_state(app.clone());
+    // JS routes (`routerAdd`) are matched before the REST routes, inside every layer.
+    let routed = match http.js {
+        Some(js) => routed.layer(axum::middleware::from_fn_with_state(
+            js,
+            crate::js::routes::dispatch,
+        )),
+        None => routed,
+    };
     // The cross-cutting layers wrap the routed app once, outermost first. (`Router::layer`
     // would wrap every route, and each layer clones its boxed inner route per request.)
     let layered = ServiceBuilder::new()

@@ -22,6 +22,7 @@ use crate::core::records::{self, Actor};
 use crate::core::validate::is_email;
 use crate::core::{datetime, ids};
 use crate::error::{ApiError, FieldErrors, field_error, field_error_with};
+use crate::filter::sql::RequestInfo;
 use crate::hooks::{
     BoxFuture, HookResult, MailerRecordEvent, RecordAuthWithOtpEvent, RecordOtpRequestEvent,
 };
@@ -100,6 +101,14 @@ pub async fn request_otp(
         password: code,
         phrase: phrase.clone().unwrap_or_default(),
         otp_id: String::new(),
+        request: RequestInfo {
+            auth: None,
+            body: body.clone(),
+            query: Map::new(),
+            headers: Map::new(),
+            method: "POST".into(),
+            context: "default".into(),
+        },
     };
     app.hooks()
         .on_record_request_otp_request

@@ -25,6 +25,8 @@ pub struct RecordOtpRequestEvent {
     pub phrase: String,
     /// The answer's `otpId`, set by the default action.
     pub otp_id: String,
+    /// What `e.requestInfo()` shows (the submitted body; no `e.email`, as PocketBase).
+    pub request: RequestInfo,
 }
 
 impl Event for RecordOtpRequestEvent {

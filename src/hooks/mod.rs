@@ -40,11 +40,21 @@ pub trait Event: Send + 'static {
     }
 }
 
+/// Where some handlers must run (the JS workers): a chain holding such a handler runs whole
+/// there, so everything it triggers in turn runs inline on the same thread.
+pub trait Executor: Send + Sync {
+    /// Whether the calling thread is one of the executor's own.
+    fn is_current(&self) -> bool;
+    /// Runs `chain` to completion on the executor and returns its result.
+    fn run<'a>(&'a self, chain: BoxFuture<'a, HookResult>) -> BoxFuture<'a, HookResult>;
+}
+
 struct Entry<E> {
     id: u64,
     priority: i32,
     tags: Vec<String>,
     run: HandlerFn<E>,
+    executor: Option<Arc<dyn Executor>>,
 }
 
 impl<E> Clone for Entry<E> {
@@ -54,6 +64,7 @@ impl<E> Clone for Entry<E> {
             priority: self.priority,
             tags: self.tags.clone(),
             run: Arc::clone(&self.run),
+            executor: self.executor.clone(),
         }
     }
 }
@@ -76,6 +87,17 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 impl<E: Event> Hook<E> {
     /// Adds a handler; returns its id for `unbind`.
     pub fn bind(&self, priority: i32, tags: &[&str], run: HandlerFn<E>) -> u64 {
+        self.bind_on(None, priority, tags, run)
+    }
+
+    /// Adds a handler that must run on `executor` (see [`Executor`]).
+    pub fn bind_on(
+        &self,
+        executor: Option<Arc<dyn Executor>>,
+        priority: i32,
+        tags: &[&str],
+        run: HandlerFn<E>,
+    ) -> u64 {
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         let mut slot = self.entries.write().unwrap_or_else(|p| p.into_inner());
         let mut entries: Vec<Entry<E>> = slot.as_ref().clone();
@@ -84,6 +106,7 @@ impl<E: Event> Hook<E> {
             priority,
             tags: tags.iter().map(|t| t.to_string()).collect(),
             run,
+            executor,
         });
         // Stable: equal priorities keep their bind order.
         entries.sort_by_key(|e| e.priority);
@@ -113,12 +136,15 @@ impl<E: Event> Hook<E> {
             .iter()
             .filter(|entry| tags_match(&entry.tags, event.collection()))
             .collect();
-        Next {
+        let next = Next {
             rest: &matching,
             action,
+        };
+        let executor = matching.iter().find_map(|e| e.executor.as_ref());
+        match executor {
+            Some(executor) if !executor.is_current() => executor.run(next.run(event)).await,
+            _ => next.run(event).await,
         }
-        .run(event)
-        .await
     }
 }
 

@@ -54,6 +54,7 @@ impl TestServer {
                 index_fallback: true,
             },
             origins: vec!["*".into()],
+            js: None,
         };
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(satchel::server::run(listener, app.clone(), http, async {

@@ -1,0 +1,548 @@
+// Satchel's JS prelude: the PocketBase JSVM globals that are plain JS over a few host
+// functions (`__host`, installed by `src/js/host.rs`). Evaluated once per runtime, before
+// any hook file or handler. Names and messages follow PocketBase 0.40.6
+// (pocketbase-surface.md §9); comments say where a behaviour is PocketBase's on purpose.
+(function (globalThis) {
+  "use strict";
+  const host = globalThis.__host;
+  delete globalThis.__host;
+
+  // ---- errors (§9.3) ----------------------------------------------------------------
+  const GENERIC = "Something went wrong while processing your request.";
+
+  class ApiError extends Error {
+    constructor(status, message, data) {
+      super(message || "");
+      this.name = new.target.name;
+      this.status = status || 400;
+      this.data = data == null ? {} : data;
+    }
+  }
+  const apiErrorClass = (name, status, fallback) => {
+    const cls = class extends ApiError {
+      constructor(message, data) {
+        super(status, message || fallback, data);
+      }
+    };
+    Object.defineProperty(cls, "name", { value: name });
+    return cls;
+  };
+  const BadRequestError = apiErrorClass("BadRequestError", 400, GENERIC);
+  const NotFoundError = apiErrorClass("NotFoundError", 404, "The requested resource wasn't found.");
+  const ForbiddenError = apiErrorClass("ForbiddenError", 403, "You are not allowed to perform this request.");
+  const UnauthorizedError = apiErrorClass("UnauthorizedError", 401, "Missing or invalid authentication.");
+  const TooManyRequestsError = apiErrorClass("TooManyRequestsError", 429, "Too Many Requests.");
+  const InternalServerError = apiErrorClass("InternalServerError", 500, GENERIC);
+
+  class ValidationError {
+    constructor(code, message) {
+      this.code = code || "";
+      this.message = message || "";
+    }
+    error() {
+      return this.message;
+    }
+  }
+
+  // PocketBase's inflector.Sentenize: first letter upper-cased, a final "." added.
+  function sentenize(text) {
+    const t = String(text).trim();
+    if (!t) return "";
+    const out = t[0].toUpperCase() + t.slice(1);
+    return /[.?!]$/.test(out) ? out : out + ".";
+  }
+
+  // PocketBase's safeErrorsData: ValidationError → {code, message}; nested plain objects
+  // recurse; anything else → validation_invalid_value (router/error.go).
+  function errorData(data) {
+    const out = {};
+    if (data == null || typeof data !== "object" || Array.isArray(data)) return out;
+    if (data instanceof ValidationError) return out;
+    for (const key of Object.keys(data)) {
+      const item = data[key];
+      if (item instanceof ValidationError) {
+        out[key] = { code: item.code, message: sentenize(item.message) };
+      } else if (item != null && typeof item === "object" && !Array.isArray(item) && !(item instanceof Error)) {
+        out[key] = errorData(item);
+      } else {
+        out[key] = { code: "validation_invalid_value", message: "Invalid value." };
+      }
+    }
+    return out;
+  }
+
+  // Any thrown value → {status, message, data, log}. A host failure carries the status
+  // PocketBase's ToApiError would give it (404 for "no rows", 400 otherwise).
+  function describeError(err) {
+    if (err instanceof ApiError) {
+      return { status: err.status, message: String(err.message), data: errorData(err.data) };
+    }
+    if (err instanceof Error && err.__status) {
+      return { status: err.__status, message: err.__status === 404 ? "" : GENERIC, data: err.__data || {}, log: String(err.message) };
+    }
+    const text = err instanceof Error ? (err.stack ? err.name + ": " + err.message + "\n" + err.stack : String(err)) : String(err);
+    return { status: 400, message: GENERIC, data: {}, log: text };
+  }
+
+  function errorFor(status, message, data) {
+    const cls = { 400: BadRequestError, 401: UnauthorizedError, 403: ForbiddenError, 404: NotFoundError, 429: TooManyRequestsError, 500: InternalServerError }[status];
+    return cls ? new cls(message, data) : new ApiError(status, message, data);
+  }
+
+  // A host call's failure as a JS error: Go-like text, plus what ToApiError needs.
+  function hostError(failure) {
+    const err = new Error(failure.message);
+    Object.defineProperty(err, "__status", { value: failure.status });
+    Object.defineProperty(err, "__data", { value: failure.data || {} });
+    if (failure.api) return errorFor(failure.status, failure.message, failure.data);
+    return err;
+  }
+
+  // Calls a host function that answers {ok: value} or {err: failure}.
+  function call(name, ...args) {
+    const answer = JSON.parse(host[name](...args.map((a) => JSON.stringify(a === undefined ? null : a))));
+    if (answer.err) throw hostError(answer.err);
+    return answer.ok;
+  }
+
+  // ---- collections and records ------------------------------------------------------
+  class Collection {
+    constructor(data) {
+      Object.assign(this, data || {});
+      const fields = (this.fields || []).slice();
+      fields.getByName = (name) => fields.find((f) => f.name === name) || null;
+      fields.getById = (id) => fields.find((f) => f.id === id) || null;
+      Object.defineProperty(this, "fields", { value: fields, enumerable: true, writable: true });
+    }
+    isAuth() { return this.type === "auth"; }
+    isBase() { return this.type === "base"; }
+    isView() { return this.type === "view"; }
+    tableName() { return this.name; }
+  }
+
+  function collectionOf(ref) {
+    if (ref instanceof Collection) return ref;
+    if (ref != null && typeof ref === "object") return new Collection(ref);
+    return new Collection(call("findCollection", String(ref)));
+  }
+
+  class Record {
+    constructor(collection, data) {
+      const c = collectionOf(collection);
+      Object.defineProperty(this, "__c", { value: c, writable: true });
+      Object.defineProperty(this, "__d", { value: call("newRecord", c.id), writable: true });
+      Object.defineProperty(this, "__orig", { value: null, writable: true });
+      Object.defineProperty(this, "__hidden", { value: {}, writable: true });
+      Object.defineProperty(this, "__custom", { value: false, writable: true });
+      if (data) this.load(data);
+    }
+    get id() { return this.__d.id == null ? "" : this.__d.id; }
+    set id(v) { this.__d.id = String(v); }
+    collection() { return this.__c; }
+    tableName() { return this.__c.name; }
+    isNew() { return this.__orig === null; }
+    original() {
+      const r = Object.create(Record.prototype);
+      Object.defineProperty(r, "__c", { value: this.__c });
+      Object.defineProperty(r, "__d", { value: JSON.parse(JSON.stringify(this.__orig || this.__d)) });
+      Object.defineProperty(r, "__orig", { value: this.__orig });
+      Object.defineProperty(r, "__hidden", { value: {} });
+      return r;
+    }
+    get(key) {
+      const v = this.__d[key];
+      return v === undefined ? null : v;
+    }
+    set(key, value) {
+      this.__d = call("castRecord", this.__c.id, this.__d, { [key]: value });
+    }
+    load(data) {
+      this.__d = call("castRecord", this.__c.id, this.__d, data || {});
+    }
+    has(key) { return Object.prototype.hasOwnProperty.call(this.__d, key); }
+    getString(key) { const v = this.get(key); return v == null ? "" : Array.isArray(v) ? v.join(",") : String(v); }
+    getInt(key) { const n = parseInt(this.get(key), 10); return isNaN(n) ? 0 : n; }
+    getFloat(key) { const n = parseFloat(this.get(key)); return isNaN(n) ? 0 : n; }
+    getBool(key) { const v = this.get(key); return v === true || v === "true" || v === 1 || v === "1"; }
+    getStringSlice(key) { const v = this.get(key); return v == null || v === "" ? [] : Array.isArray(v) ? v.map(String) : [String(v)]; }
+    getDateTime(key) { return new DateTime(this.getString(key)); }
+    email() { return this.getString("email"); }
+    setEmail(v) { this.set("email", v); }
+    verified() { return this.getBool("verified"); }
+    setVerified(v) { this.set("verified", !!v); }
+    emailVisibility() { return this.getBool("emailVisibility"); }
+    setEmailVisibility(v) { this.set("emailVisibility", !!v); }
+    tokenKey() { return this.getString("tokenKey"); }
+    setPassword(v) { this.set("password", v); }
+    setRandomPassword() { const p = $security.randomString(30); this.setPassword(p); return p; }
+    validatePassword(v) { return call("validatePassword", this.__c.id, this.__d, String(v)); }
+    isSuperuser() { return this.__c.name === "_superusers"; }
+    hide(...names) { for (const n of names) this.__hidden[n] = true; return this; }
+    unhide(...names) { for (const n of names) this.__hidden[n] = false; return this; }
+    withCustomData(on) { this.__custom = !!on; return this; }
+    fieldsData() { return Object.assign({}, this.__d); }
+    publicExport() { return call("exportRecord", this.__c.id, this.__d, this.__hidden); }
+    toJSON() { return this.publicExport(); }
+    refreshTokenKey() { this.set("tokenKey:autogenerate", ""); }
+  }
+
+  function recordFrom(collection, data, persisted) {
+    const r = Object.create(Record.prototype);
+    Object.defineProperty(r, "__c", { value: collectionOf(collection), writable: true });
+    Object.defineProperty(r, "__d", { value: data, writable: true });
+    Object.defineProperty(r, "__orig", { value: persisted ? JSON.parse(JSON.stringify(data)) : null, writable: true });
+    Object.defineProperty(r, "__hidden", { value: {}, writable: true });
+    Object.defineProperty(r, "__custom", { value: false, writable: true });
+    return r;
+  }
+  const records = (found) => found.map((f) => recordFrom(f.collection, f.record, true));
+
+  class DynamicModel {
+    constructor(shape) {
+      Object.assign(this, shape || {});
+    }
+  }
+
+  class DateTime {
+    constructor(text) {
+      this.__t = text ? new Date(String(text).replace(" ", "T")) : new Date();
+    }
+    string() { return isNaN(this.__t) ? "" : this.__t.toISOString().replace("T", " "); }
+    isZero() { return isNaN(this.__t); }
+    unix() { return Math.floor(this.__t.getTime() / 1000); }
+    time() { return this.__t; }
+    toJSON() { return this.string(); }
+    toString() { return this.string(); }
+  }
+
+  class Middleware {
+    constructor(func, priority, id) {
+      this.func = func;
+      this.priority = priority || 0;
+      this.id = id || "";
+    }
+  }
+
+  class MailerMessage {
+    constructor(data) {
+      Object.assign(this, { from: {}, to: [], bcc: [], cc: [], subject: "", html: "", text: "", headers: {} }, data || {});
+    }
+  }
+
+  // ---- $app ---------------------------------------------------------------------------
+  // `tx` is the transaction the app is bound to (0 = the shared connections).
+  function makeApp(tx) {
+    const app = (name, ...args) => call("app", tx, name, args);
+    return {
+      findCollectionByNameOrId: (n) => new Collection(app("findCollectionByNameOrId", n)),
+      findRecordById: (c, id) => records([app("findRecordById", collectionOf(c).id, id)])[0],
+      findRecordsByIds: (c, ids) => records(app("findRecordsByIds", collectionOf(c).id, ids)),
+      findFirstRecordByData: (c, key, value) => records([app("findFirstRecordByData", collectionOf(c).id, key, value)])[0],
+      findRecordsByFilter: (c, filter, sort, limit, offset, params) =>
+        records(app("findRecordsByFilter", collectionOf(c).id, filter || "", sort || "", limit || 0, offset || 0, params || {})),
+      findFirstRecordByFilter: (c, filter, params) =>
+        records([app("findFirstRecordByFilter", collectionOf(c).id, filter || "", params || {})])[0],
+      findAllRecords: (c) => records(app("findRecordsByFilter", collectionOf(c).id, "", "", 0, 0, {})),
+      countRecords: (c) => app("countRecords", collectionOf(c).id),
+      findAuthRecordByEmail: (c, email) => records([app("findAuthRecordByEmail", collectionOf(c).id, email)])[0],
+      findAuthRecordByToken: (token, type) => records([app("findAuthRecordByToken", token, type || "auth")])[0],
+      save: (model) => saveRecord(app, model, true),
+      saveNoValidate: (model) => saveRecord(app, model, false),
+      validate: (model) => { app("validate", model.__c.id, model.__d, model.isNew()); },
+      delete: (model) => { app("delete", model.__c.id, model.id); model.__orig = null; },
+      runInTransaction: (fn) => {
+        if (tx !== 0) return fn(makeApp(tx));
+        const id = call("beginTx");
+        let ok = false;
+        try {
+          fn(makeApp(id));
+          ok = true;
+        } finally {
+          call("endTx", id, ok);
+        }
+      },
+      store: () => appStore,
+      settings: () => call("settings"),
+      logger: () => logger,
+      newMailClient: () => ({ send: (m) => { call("sendMail", m); } }),
+      isDev: () => call("isDev"),
+      dataDir: () => call("dataDir"),
+    };
+  }
+
+  function saveRecord(app, model, validate) {
+    if (!(model instanceof Record)) throw new Error("$app.save: only records can be saved by Satchel's hooks for now");
+    const saved = app("save", model.__c.id, model.__d, model.isNew(), validate);
+    model.__d = saved;
+    model.__orig = JSON.parse(JSON.stringify(saved));
+  }
+
+  const appStore = {
+    get: (k) => call("storeGet", String(k)),
+    set: (k, v) => { call("storeSet", String(k), v); },
+    has: (k) => call("storeHas", String(k)),
+    remove: (k) => { call("storeRemove", String(k)); },
+    getAll: () => call("storeGetAll"),
+    reset: (all) => { call("storeReset", all || {}); },
+    length: () => Object.keys(call("storeGetAll")).length,
+  };
+
+  const logAt = (level) => (msg, ...attrs) => { host.log(level, String(msg), JSON.stringify(attrs)); };
+  const logger = { debug: logAt("debug"), info: logAt("info"), warn: logAt("warn"), error: logAt("error") };
+  logger.with = () => logger;
+  logger.withGroup = () => logger;
+
+  const show = (args) => args.map((a) => (typeof a === "string" ? a : a instanceof Error ? String(a) : JSON.stringify(a))).join(" ");
+  const console = {
+    log: (...a) => host.log("info", show(a), "[]"),
+    info: (...a) => host.log("info", show(a), "[]"),
+    debug: (...a) => host.log("debug", show(a), "[]"),
+    warn: (...a) => host.log("warn", show(a), "[]"),
+    error: (...a) => host.log("error", show(a), "[]"),
+  };
+
+  // ---- events -----------------------------------------------------------------------
+  // Every event exposes e.app (bound to the event's transaction), e.next() and the data of
+  // its kind; `exportEvent` gives back what a handler may change.
+  function requestInfoOf(info) {
+    if (!info) return undefined;
+    return () => ({
+      query: info.query || {},
+      headers: info.headers || {},
+      body: info.body || {},
+      auth: info.auth ? recordFrom(info.auth.collection, info.auth.record, true) : null,
+      method: info.method || "",
+      context: info.context || "default",
+    });
+  }
+
+  function wrapEvent(data, next) {
+    const e = { app: makeApp(data.tx || 0) };
+    if (data.collection) e.collection = collectionOf(data.collection);
+    if ("record" in data) e.record = data.record ? recordFrom(e.collection, data.record, !data.isNew) : null;
+    if (data.records) e.records = data.records.map((r) => recordFrom(e.collection, r, true));
+    if (data.requestInfo) {
+      e.requestInfo = requestInfoOf(data.requestInfo);
+      e.auth = e.requestInfo().auth;
+      e.hasSuperuserAuth = () => !!(e.auth && e.auth.isSuperuser());
+    }
+    for (const key of ["password", "token", "authMethod", "type", "meta"]) if (key in data) e[key] = data[key];
+    if (data.otp) e.otp = recordFrom(data.otp.collection, data.otp.record, true);
+    if (data.message) e.message = new MailerMessage(data.message);
+    e.next = function () {
+      const fresh = next(JSON.stringify(exportEvent(e)));
+      refreshEvent(e, JSON.parse(fresh));
+    };
+    return e;
+  }
+
+  function exportEvent(e) {
+    const out = {};
+    if (e.record !== undefined) out.record = e.record ? e.record.__d : null;
+    if (e.records) out.records = e.records.map((r) => r.__d);
+    for (const key of ["password", "token", "meta"]) if (key in e) out[key] = e[key];
+    if (e.message) out.message = Object.assign({}, e.message);
+    return out;
+  }
+
+  function refreshEvent(e, data) {
+    if (data.record && e.record) {
+      e.record.__d = data.record;
+      e.record.__orig = JSON.parse(JSON.stringify(data.record));
+    }
+    if (data.records && e.records) e.records = data.records.map((r) => recordFrom(e.collection, r, true));
+    for (const key of ["password", "token"]) if (key in data) e[key] = data[key];
+  }
+
+  // ---- route events (§9.4) ------------------------------------------------------------
+  function routeEvent(data) {
+    const response = { status: 0, headers: [], body: "", written: false };
+    const headerGet = (name) => {
+      const v = data.headers[String(name).toLowerCase()];
+      return v ? v[0] : "";
+    };
+    const write = (status, type, body) => {
+      if (response.written) return;
+      response.status = status;
+      response.body = body;
+      response.written = true;
+      if (type && !response.headers.some(([k]) => k.toLowerCase() === "content-type")) response.headers.push(["Content-Type", type]);
+    };
+    const url = new URLish(data.url);
+    const e = {
+      app: makeApp(0),
+      auth: data.auth ? recordFrom(data.auth.collection, data.auth.record, true) : null,
+      request: {
+        method: data.method,
+        url,
+        host: data.host,
+        remoteAddr: data.remoteIP,
+        header: { get: headerGet, values: (n) => data.headers[String(n).toLowerCase()] || [] },
+        pathValue: (name) => (data.pathParams[name] == null ? "" : data.pathParams[name]),
+        body: data.body,
+      },
+      response: {
+        header: () => ({
+          set: (k, v) => { response.headers = response.headers.filter(([n]) => n.toLowerCase() !== String(k).toLowerCase()); response.headers.push([String(k), String(v)]); },
+          add: (k, v) => { response.headers.push([String(k), String(v)]); },
+          get: (k) => { const h = response.headers.find(([n]) => n.toLowerCase() === String(k).toLowerCase()); return h ? h[1] : ""; },
+          del: (k) => { response.headers = response.headers.filter(([n]) => n.toLowerCase() !== String(k).toLowerCase()); },
+        }),
+      },
+      requestInfo: () => ({
+        query: data.query,
+        headers: data.headerInfo,
+        body: data.parsedBody,
+        auth: e.auth,
+        method: data.method,
+        context: "default",
+      }),
+      hasSuperuserAuth: () => !!(e.auth && e.auth.isSuperuser()),
+      realIP: () => data.realIP,
+      remoteIP: () => data.remoteIP,
+      isTLS: () => false,
+      json: (status, value) => write(status, "application/json", JSON.stringify(value === undefined ? null : value)),
+      string: (status, text) => write(status, "text/plain; charset=utf-8", String(text)),
+      html: (status, text) => write(status, "text/html; charset=utf-8", String(text)),
+      xml: (status, text) => write(status, "application/xml; charset=utf-8", String(text)),
+      blob: (status, type, bytes) => write(status, type, typeof bytes === "string" ? bytes : String.fromCharCode.apply(null, bytes)),
+      noContent: (status) => write(status, "", ""),
+      redirect: (status, to) => { response.headers.push(["Location", String(to)]); write(status, "", ""); },
+      error: (status, message, errData) => { throw errorFor(status, message, errData); },
+      badRequestError: (m, d) => new BadRequestError(m, d),
+      notFoundError: (m, d) => new NotFoundError(m, d),
+      forbiddenError: (m, d) => new ForbiddenError(m, d),
+      unauthorizedError: (m, d) => new UnauthorizedError(m, d),
+      tooManyRequestsError: (m, d) => new TooManyRequestsError(m, d),
+      internalServerError: (m, d) => new InternalServerError(m, d),
+      bindBody: (target) => {
+        const body = data.parsedBody || {};
+        const keys = Object.keys(target);
+        for (const key of keys.length ? keys : Object.keys(body)) if (key in body) target[key] = body[key];
+        return target;
+      },
+      setCookie: (c) => {
+        let text = c.name + "=" + (c.value || "");
+        if (c.path) text += "; Path=" + c.path;
+        if (c.domain) text += "; Domain=" + c.domain;
+        if (c.maxAge) text += "; Max-Age=" + c.maxAge;
+        if (c.secure) text += "; Secure";
+        if (c.httpOnly) text += "; HttpOnly";
+        if (c.sameSite) text += "; SameSite=" + ({ 1: "Default", 2: "Lax", 3: "Strict", 4: "None" }[c.sameSite] || c.sameSite);
+        response.headers.push(["Set-Cookie", text]);
+      },
+      written: () => response.written,
+      status: () => response.status,
+      get: (k) => store.get(k),
+      set: (k, v) => store.set(k, v),
+    };
+    const store = new Map();
+    return { e, response };
+  }
+
+  class URLish {
+    constructor(text) {
+      this.raw = text;
+      const q = text.indexOf("?");
+      this.path = q < 0 ? text : text.slice(0, q);
+      this.rawQuery = q < 0 ? "" : text.slice(q + 1);
+    }
+    query() {
+      const params = {};
+      for (const part of this.rawQuery.split("&")) {
+        if (!part) continue;
+        const [k, v] = part.split("=");
+        const key = decodeURIComponent(k.replace(/\+/g, " "));
+        (params[key] = params[key] || []).push(decodeURIComponent((v || "").replace(/\+/g, " ")));
+      }
+      return { get: (k) => (params[k] ? params[k][0] : ""), has: (k) => k in params, all: () => params };
+    }
+    string() { return this.raw; }
+    toString() { return this.raw; }
+  }
+
+  // Runs `fns` as a middleware chain for event `e` (each gets e; e.next() runs the rest).
+  function runChain(fns, e) {
+    let i = 0;
+    const next = () => {
+      const fn = fns[i++];
+      if (!fn) return undefined;
+      return fn(e);
+    };
+    e.next = next;
+    return next();
+  }
+
+  function runRoute(fns, data) {
+    const { e, response } = routeEvent(data);
+    runChain(fns, e);
+    return JSON.stringify(response);
+  }
+
+  // ---- $apis middlewares --------------------------------------------------------------
+  const $apis = {
+    requireAuth: (...collections) => (e) => {
+      if (!e.auth) throw new UnauthorizedError("The request requires valid record authorization token.");
+      if (collections.length && !collections.includes(e.auth.collection().name) && !collections.includes(e.auth.collection().id)) {
+        throw new ForbiddenError("The authorized record is not allowed to perform this action.");
+      }
+      return e.next();
+    },
+    requireSuperuserAuth: () => (e) => {
+      if (!e.auth) throw new UnauthorizedError("The request requires superuser authorization token.");
+      if (!e.auth.isSuperuser()) throw new ForbiddenError("The authorized record is not allowed to perform this action.");
+      return e.next();
+    },
+    requireSuperuserOrOwnerAuth: (param) => (e) => {
+      if (!e.auth) throw new UnauthorizedError("The request requires superuser or record authorization token.");
+      if (e.auth.isSuperuser() || e.auth.id === e.request.pathValue(param || "id")) return e.next();
+      throw new ForbiddenError("You are not allowed to perform this request.");
+    },
+    requireGuestOnly: () => (e) => {
+      if (e.auth) throw new BadRequestError("The request can be accessed only by guests.");
+      return e.next();
+    },
+    bodyLimit: () => (e) => e.next(),
+    gzip: () => (e) => e.next(),
+    skipSuccessActivityLog: () => (e) => e.next(),
+  };
+
+  // ---- require (CommonJS, a cache per runtime) ----------------------------------------
+  const modules = new Map();
+  function requireFrom(dir) {
+    return function require(name) {
+      const path = call("resolveModule", dir, String(name));
+      if (modules.has(path)) return modules.get(path).exports;
+      const module = { exports: {} };
+      modules.set(path, module);
+      const factory = host.compileModule(path);
+      const dirname = path.replace(/\/[^/]*$/, "") || "/";
+      factory.call(module.exports, module, module.exports, requireFrom(dirname), path, dirname);
+      return module.exports;
+    };
+  }
+
+  // ---- helpers ------------------------------------------------------------------------
+  const helpers = {
+    sleep: (ms) => { host.sleep(Number(ms) || 0); },
+    toString: (v) => (typeof v === "string" ? v : Array.isArray(v) ? String.fromCharCode.apply(null, v) : v == null ? "" : JSON.stringify(v)),
+    readerToString: (v) => helpers.toString(v),
+    toBytes: (v) => Array.from(String(v), (c) => c.charCodeAt(0) & 0xff),
+    arrayOf: (model) => [],
+    unmarshal: (data, target) => Object.assign(target, typeof data === "string" ? JSON.parse(data) : data),
+    cronAdd: (id, expr, fn) => { host.cronAdd(String(id), String(expr), String(fn)); },
+    cronRemove: (id) => { host.cronRemove(String(id)); },
+  };
+
+  Object.assign(globalThis, helpers, {
+    ApiError, BadRequestError, NotFoundError, ForbiddenError, UnauthorizedError, TooManyRequestsError,
+    InternalServerError, ValidationError, Middleware, Record, Collection, DynamicModel, DateTime, MailerMessage,
+    $apis, console, __hooks: host.hooksDir,
+    require: requireFrom(host.hooksDir),
+  });
+  Object.defineProperty(globalThis, "$app", { value: makeApp(0), writable: true, configurable: true });
+  // Internal entry points for the host (not part of PocketBase's API).
+  Object.defineProperty(globalThis, "__satchel", {
+    value: { wrapEvent, exportEvent, describeError, errorFor, runRoute, makeApp, requireFrom },
+  });
+})(globalThis);

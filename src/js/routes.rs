@@ -1,0 +1,274 @@
+//! `routerAdd` routes (§9.4): a layer in front of the REST routes matches the current
+//! generation's JS routes (Go-style `{name}` and `{name...}` patterns) and runs the matched
+//! route's middlewares and handler on a JS worker; anything else passes through untouched.
+//! The request body is read first (within the API's body limit), so the worker never waits
+//! on the client.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use rquickjs::{Array, Ctx, Function, Object};
+use serde_json::{Map, Value, json};
+
+use crate::api::extract;
+use crate::error::ApiError;
+use crate::js::{Js, bridge, errors, events, pool};
+
+/// The JS routes of one generation.
+#[derive(Default)]
+pub struct Routes {
+    by_method: HashMap<String, matchit::Router<usize>>,
+    chains: Vec<Vec<Step>>,
+}
+
+/// One step of a route's chain, in run order (middlewares by priority, the handler last).
+#[derive(Clone)]
+pub enum Step {
+    Builtin(String, Vec<Value>),
+    Handler(usize),
+}
+
+impl Routes {
+    /// Adds `method path` (PocketBase's pattern syntax) with its chain.
+    pub fn add(&mut self, method: &str, path: &str, chain: Vec<Step>) -> Result<(), String> {
+        let pattern = matchit_pattern(path);
+        let index = self.chains.len();
+        self.by_method
+            .entry(method.to_string())
+            .or_default()
+            .insert(pattern, index)
+            .map_err(|e| format!("routerAdd {method} {path}: {e}"))?;
+        self.chains.push(chain);
+        Ok(())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.chains.is_empty()
+    }
+
+    fn find(&self, method: &str, path: &str) -> Option<(usize, Map<String, Value>)> {
+        let router = self.by_method.get(method)?;
+        let matched = router.at(path).ok()?;
+        let params = matched
+            .params
+            .iter()
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .collect();
+        Some((*matched.value, params))
+    }
+}
+
+/// Go's `{name...}` (rest of the path) is matchit's `{*name}`; `{$}` (exact end) is implied.
+fn matchit_pattern(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for part in path.split_inclusive('/') {
+        let (segment, slash) = match part.strip_suffix('/') {
+            Some(s) => (s, "/"),
+            None => (part, ""),
+        };
+        match segment
+            .strip_prefix('{')
+            .and_then(|s| s.strip_suffix("...}"))
+        {
+            Some(name) => out.push_str(&format!("{{*{name}}}")),
+            None if segment == "{$}" => {}
+            None => out.push_str(segment),
+        }
+        out.push_str(slash);
+    }
+    out
+}
+
+/// Orders a route's middlewares by priority (stable), then the handler.
+pub fn chain(mut middlewares: Vec<(i64, Step)>, handler: usize) -> Vec<Step> {
+    middlewares.sort_by_key(|(priority, _)| *priority);
+    let mut steps: Vec<Step> = middlewares.into_iter().map(|(_, s)| s).collect();
+    steps.push(Step::Handler(handler));
+    steps
+}
+
+/// The layer: runs a matching JS route, else the rest of the stack.
+pub async fn dispatch(
+    State(js): State<Arc<Js>>,
+    request: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let Some(generation) = js.generation() else {
+        return next.run(request).await;
+    };
+    let method = request.method().as_str().to_string();
+    let Some((route, params)) = generation.routes.find(&method, request.uri().path()) else {
+        return next.run(request).await;
+    };
+    let (mut parts, body) = request.into_parts();
+    let body = match axum::body::to_bytes(body, crate::api::BODY_LIMIT).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            return ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "Request entity too large")
+                .into_response();
+        }
+    };
+    let app = js.app();
+    let auth = extract::request_auth(app, &mut parts).await;
+    let data = route_data(app, &parts, &body, params, auth);
+    let steps = generation.routes.chains[route].clone();
+    let ran = generation.pool.run(move || run_route(&steps, data)).await;
+    match ran {
+        Ok(Ok(answer)) => answer,
+        Ok(Err(err)) => err.into_response(),
+        Err(err) => ApiError::from(err).into_response(),
+    }
+}
+
+/// What `routeEvent` in the prelude needs of the request.
+fn route_data(
+    app: &crate::app::App,
+    parts: &axum::http::request::Parts,
+    body: &Bytes,
+    params: Map<String, Value>,
+    auth: Option<extract::AuthRecord>,
+) -> Value {
+    let mut headers: Map<String, Value> = Map::new();
+    let mut header_info: Map<String, Value> = Map::new();
+    for (name, value) in &parts.headers {
+        let value = String::from_utf8_lossy(value.as_bytes()).to_string();
+        let key = name.as_str().to_ascii_lowercase();
+        header_info
+            .entry(key.replace('-', "_"))
+            .or_insert_with(|| json!(value));
+        if let Value::Array(list) = headers.entry(key).or_insert_with(|| json!([])) {
+            list.push(json!(value));
+        }
+    }
+    let query: Map<String, Value> =
+        serde_urlencoded::from_str::<Vec<(String, String)>>(parts.uri.query().unwrap_or(""))
+            .unwrap_or_default()
+            .into_iter()
+            .rev()
+            .map(|(k, v)| (k, json!(v)))
+            .collect();
+    let remote = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_default();
+    json!({
+        "method": parts.method.as_str(),
+        "url": parts.uri.path_and_query().map_or("/", |p| p.as_str()),
+        "host": parts.headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or(""),
+        "headers": headers,
+        "headerInfo": header_info,
+        "query": query,
+        "body": String::from_utf8_lossy(body),
+        "parsedBody": parsed_body(parts, body),
+        "pathParams": params,
+        "auth": auth.map(|a| json!({"collection": a.collection.id, "record": a.record})),
+        "realIP": extract::client_ip(app, parts),
+        "remoteIP": remote,
+    })
+}
+
+/// The body as `e.requestInfo().body` shows it: JSON, or form fields as strings.
+fn parsed_body(parts: &axum::http::request::Parts, body: &Bytes) -> Value {
+    let kind = parts
+        .headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if kind.starts_with("application/x-www-form-urlencoded") {
+        let fields: Map<String, Value> =
+            serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(k, v)| (k, json!(v)))
+                .collect();
+        return Value::Object(fields);
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(map)) => Value::Object(map),
+        _ => json!({}),
+    }
+}
+
+/// Runs the chain on this worker; a chain that writes nothing answers an empty 200 (§9.3).
+fn run_route(steps: &[Step], data: Value) -> Result<Response, ApiError> {
+    bridge::with_ctx(|ctx| {
+        let outcome = call_route(&ctx, steps, &data);
+        if pool::interrupted() {
+            return Err(errors::timeout());
+        }
+        match outcome {
+            Ok(text) => Ok(response(&text)),
+            Err(err) => Err(errors::from_js(&ctx, err)),
+        }
+    })
+    .unwrap_or_else(|| Err(ApiError::internal("a JS route ran off its worker")))
+}
+
+fn call_route<'js>(ctx: &Ctx<'js>, steps: &[Step], data: &Value) -> rquickjs::Result<String> {
+    let globals = ctx.globals();
+    let satchel: Object = globals.get("__satchel")?;
+    let apis: Object = globals.get("$apis")?;
+    let fns = Array::new(ctx.clone())?;
+    for (i, step) in steps.iter().enumerate() {
+        let f: Function = match step {
+            Step::Handler(index) => events::handler(ctx, *index)?,
+            Step::Builtin(name, args) => {
+                let make: Function = apis.get(name.as_str())?;
+                let args = ctx.json_parse(Value::Array(args.clone()).to_string())?;
+                let apply: Function = ctx.eval("(f, args) => f(...args)")?;
+                apply.call((make, args))?
+            }
+        };
+        fns.set(i, f)?;
+    }
+    let run: Function = satchel.get("runRoute")?;
+    let data = ctx.json_parse(data.to_string())?;
+    run.call((fns, data))
+}
+
+/// The prelude's response record as an HTTP response.
+fn response(text: &str) -> Response {
+    let answer: Value = serde_json::from_str(text).unwrap_or(Value::Null);
+    let status = answer["status"]
+        .as_u64()
+        .and_then(|s| StatusCode::from_u16(s as u16).ok())
+        .filter(|_| answer["written"] == Value::Bool(true))
+        .unwrap_or(StatusCode::OK);
+    let body = answer["body"].as_str().unwrap_or("").to_string();
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    if let Value::Array(headers) = &answer["headers"] {
+        for pair in headers {
+            let (Some(name), Some(value)) = (pair[0].as_str(), pair[1].as_str()) else {
+                continue;
+            };
+            if let (Ok(name), Ok(value)) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(value),
+            ) {
+                response.headers_mut().append(name, value);
+            }
+        }
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_patterns_become_matchit_patterns() {
+        assert_eq!(matchit_pattern("/hello/{name}"), "/hello/{name}");
+        assert_eq!(matchit_pattern("/files/{path...}"), "/files/{*path}");
+        assert_eq!(matchit_pattern("/exact/{$}"), "/exact/");
+        assert_eq!(matchit_pattern("/plain"), "/plain");
+    }
+}
