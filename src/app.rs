@@ -11,7 +11,7 @@ use crate::core::settings::Settings;
 use crate::core::system;
 use crate::core::windows::Windows;
 use crate::cron::Crons;
-use crate::hooks::Hooks;
+use crate::hooks::{self, AppEvent, Hooks};
 use crate::mail::{self, Delivery, MailError, Message, Transport};
 use crate::ratelimit::{Limiter, SystemClock};
 use crate::store::{self, Store};
@@ -146,6 +146,15 @@ impl App {
             Ok(mut slot) => *slot = Arc::new(settings),
             Err(poisoned) => *poisoned.into_inner() = Arc::new(settings),
         }
+        let mut event = AppEvent { app: self.clone() };
+        if let Err(err) = self
+            .hooks()
+            .on_settings_reload
+            .trigger(&mut event, &hooks::proceed)
+            .await
+        {
+            tracing::error!("onSettingsReload failed: {err}");
+        }
         Ok(())
     }
 
@@ -202,20 +211,6 @@ impl App {
             Err(err) => tracing::error!("failed to send mail to {to}: {err}"),
         }
         result
-    }
-
-    /// Sends `message` in the background (never blocking the caller), then runs `then`
-    /// with the outcome.
-    pub fn send_mail_later<F, Fut>(&self, message: Message, then: F)
-    where
-        F: FnOnce(App, Result<Delivery, MailError>) -> Fut + Send + 'static,
-        Fut: std::future::Future<Output = ()> + Send,
-    {
-        let app = self.clone();
-        tokio::spawn(async move {
-            let result = app.send_mail(&message).await;
-            then(app, result).await;
-        });
     }
 
     /// Closes the database cleanly (WAL checkpointed).

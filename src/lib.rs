@@ -32,6 +32,7 @@ pub mod mail;
 pub mod ratelimit;
 pub mod server;
 pub mod store;
+pub mod watch;
 
 use cli::{Cli, Command, SuperuserAction};
 

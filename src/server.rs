@@ -9,6 +9,7 @@ use crate::api::{self, HttpConfig, Public};
 use crate::app::{App, Config};
 use crate::auth::superusers;
 use crate::cli::{GlobalArgs, ServeArgs};
+use crate::hooks::{self, AppEvent};
 use crate::js::pool::Limits;
 use crate::js::{Js, JsConfig};
 use std::sync::Arc;
@@ -22,6 +23,14 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> Result<(), String> 
     .await
     .map_err(|e| e.to_string())?;
     let js = start_js(&app, global)?;
+    let _watcher = match (&js, global.hooks_watch) {
+        (Some(js), true) => Some(crate::watch::watch_hooks(
+            &js.config().hooks_dir,
+            Arc::clone(js),
+        )?),
+        _ => None,
+    };
+    bootstrap(&app).await?;
     let listener = TcpListener::bind(&args.http)
         .await
         .map_err(|e| format!("failed to listen on {}: {e}", args.http))?;
@@ -41,6 +50,7 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> Result<(), String> 
     run(listener, app.clone(), http, shutdown)
         .await
         .map_err(|e| e.to_string())?;
+    terminate(&app).await;
     app.close().await;
     tracing::info!("server stopped, database closed");
     Ok(())
@@ -61,6 +71,29 @@ pub async fn run(
         .await;
     ticker.abort();
     served
+}
+
+/// Runs `onBootstrap` (the app is open; a failing handler stops the start).
+pub async fn bootstrap(app: &App) -> Result<(), String> {
+    let mut event = AppEvent { app: app.clone() };
+    app.hooks()
+        .on_bootstrap
+        .trigger(&mut event, &hooks::proceed)
+        .await
+        .map_err(|e| format!("onBootstrap failed: {}", e.message))
+}
+
+/// Runs `onTerminate` before the database closes.
+pub async fn terminate(app: &App) {
+    let mut event = AppEvent { app: app.clone() };
+    if let Err(err) = app
+        .hooks()
+        .on_terminate
+        .trigger(&mut event, &hooks::proceed)
+        .await
+    {
+        tracing::error!("onTerminate failed: {err}");
+    }
 }
 
 /// Loads `pb_hooks` (default `<dir>/../pb_hooks`) when it exists.

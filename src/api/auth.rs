@@ -528,7 +528,15 @@ impl<'a> Login<'a> {
         if !origins.is_empty() && !known && !email.is_empty() {
             let info = format!("{} - {} {agent}", datetime::now(), self.ip);
             let message = mails::auth_alert(app, &self.collection, &self.record, &info);
-            app.send_mail_later(message, |_, _| async {});
+            let hook: mails::MailerHook = |h| &h.on_mailer_record_auth_alert_send;
+            mails::send_later(
+                app,
+                hook,
+                &self.collection,
+                &self.record,
+                message,
+                |_, _| async {},
+            );
         }
         if !known && origins.len() >= MAX_ORIGINS {
             for (id, _) in &origins[MAX_ORIGINS - 1..] {

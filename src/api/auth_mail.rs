@@ -107,7 +107,8 @@ pub async fn request_verification(
     }
     let message = mails::verification(&app, &collection, &record);
     app.windows().mark(&key, RESEND_AFTER);
-    app.send_mail_later(message, |_, _| async {});
+    let hook: mails::MailerHook = |h| &h.on_mailer_record_verification_send;
+    mails::send_later(&app, hook, &collection, &record, message, |_, _| async {});
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -228,11 +229,19 @@ pub async fn request_password_reset(
     }
     let message = mails::password_reset(&app, &collection, &record);
     // As PocketBase: only a successful send starts the resend throttle.
-    app.send_mail_later(message, move |app, result| async move {
-        if result.is_ok() {
-            app.windows().mark(&key, RESEND_AFTER);
-        }
-    });
+    let hook: mails::MailerHook = |h| &h.on_mailer_record_password_reset_send;
+    mails::send_later(
+        &app,
+        hook,
+        &collection,
+        &record,
+        message,
+        move |app, result| async move {
+            if result.is_ok() {
+                app.windows().mark(&key, RESEND_AFTER);
+            }
+        },
+    );
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -345,7 +354,8 @@ pub async fn request_email_change(
     invalid(errors)?;
     // As PocketBase, this one mail is sent before answering, and a failure is reported.
     let message = mails::email_change(&app, &collection, &record, &new_email);
-    app.send_mail(&message)
+    let hook: mails::MailerHook = |h| &h.on_mailer_record_email_change_send;
+    mails::send(&app, hook, &collection, &record, message)
         .await
         .map_err(|_| ApiError::bad_request("Failed to request email change."))?;
     Ok(StatusCode::NO_CONTENT)

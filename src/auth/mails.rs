@@ -15,6 +15,8 @@ use crate::auth::record_tokens::{self, Kind};
 use crate::core::auth_options::{AuthOptions, EmailTemplate};
 use crate::core::collection::Collection;
 use crate::core::record::input::to_text;
+use crate::error::ApiError;
+use crate::hooks::{BoxFuture, Hook, HookResult, Hooks, MailerRecordEvent};
 use crate::mail::{self, Address, Message};
 
 fn options(collection: &Collection) -> AuthOptions {
@@ -187,4 +189,55 @@ fn escape_html(text: &str) -> String {
         }
     }
     out
+}
+
+/// Picks one of the `onMailerRecord…Send` chains.
+pub type MailerHook = fn(&Hooks) -> &Hook<MailerRecordEvent>;
+
+/// Sends a record mail through its mailer hook; the default action sends `e.message` as the
+/// handlers left it (a send failure fails the chain).
+pub async fn send(
+    app: &App,
+    hook: MailerHook,
+    collection: &Collection,
+    record: &Map<String, Value>,
+    message: Message,
+) -> HookResult {
+    let mut event = MailerRecordEvent {
+        app: app.clone(),
+        collection: collection.clone(),
+        record: record.clone(),
+        message,
+        meta: Map::new(),
+    };
+    hook(app.hooks()).trigger(&mut event, &send_action).await
+}
+
+/// [`send`] in the background; `then` gets the outcome.
+pub fn send_later<F, Fut>(
+    app: &App,
+    hook: MailerHook,
+    collection: &Collection,
+    record: &Map<String, Value>,
+    message: Message,
+    then: F,
+) where
+    F: FnOnce(App, HookResult) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let (app, collection, record) = (app.clone(), collection.clone(), record.clone());
+    tokio::spawn(async move {
+        let result = send(&app, hook, &collection, &record, message).await;
+        then(app, result).await;
+    });
+}
+
+fn send_action(e: &mut MailerRecordEvent) -> BoxFuture<'_, HookResult> {
+    Box::pin(async move {
+        e.app
+            .send_mail(&e.message)
+            .await
+            .map(|_| ())
+            .map_err(|err| ApiError::bad_request(format!("Failed to send the email: {err}")))
+    })
 }

@@ -168,3 +168,10 @@ impl Event for RecordEnrichEvent {
         Some(&self.collection)
     }
 }
+
+/// The app lifecycle events (`onBootstrap`, `onTerminate`, `onSettingsReload`).
+pub struct AppEvent {
+    pub app: App,
+}
+
+impl Event for AppEvent {}

@@ -15,8 +15,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 pub use events::{
-    MailerRecordEvent, RecordAuthEvent, RecordAuthWithOtpEvent, RecordEnrichEvent, RecordEvent,
-    RecordOtpRequestEvent, RecordRequestEvent, RecordsListRequestEvent,
+    AppEvent, MailerRecordEvent, RecordAuthEvent, RecordAuthWithOtpEvent, RecordEnrichEvent,
+    RecordEvent, RecordOtpRequestEvent, RecordRequestEvent, RecordsListRequestEvent,
 };
 
 use crate::core::collection::Collection;
@@ -31,6 +31,11 @@ pub type HandlerFn<E> =
 
 /// The default action at the end of a chain.
 pub type Action<'a, E> = &'a (dyn for<'e> Fn(&'e mut E) -> BoxFuture<'e, HookResult> + Send + Sync);
+
+/// A default action with nothing more to do (lifecycle events).
+pub fn proceed<E>(_: &mut E) -> BoxFuture<'_, HookResult> {
+    Box::pin(async { Ok(()) })
+}
 
 /// What an event exposes to tag matching.
 pub trait Event: Send + 'static {
@@ -189,6 +194,20 @@ pub struct Hooks {
     pub on_record_auth_with_otp_request: Hook<RecordAuthWithOtpEvent>,
     /// `onMailerRecordOTPSend`
     pub on_mailer_record_otp_send: Hook<MailerRecordEvent>,
+    /// `onMailerRecordVerificationSend`
+    pub on_mailer_record_verification_send: Hook<MailerRecordEvent>,
+    /// `onMailerRecordPasswordResetSend`
+    pub on_mailer_record_password_reset_send: Hook<MailerRecordEvent>,
+    /// `onMailerRecordEmailChangeSend`
+    pub on_mailer_record_email_change_send: Hook<MailerRecordEvent>,
+    /// `onMailerRecordAuthAlertSend`
+    pub on_mailer_record_auth_alert_send: Hook<MailerRecordEvent>,
+    /// `onBootstrap`: the app is open (the default action does nothing more).
+    pub on_bootstrap: Hook<AppEvent>,
+    /// `onTerminate`: the server is stopping (before the database closes).
+    pub on_terminate: Hook<AppEvent>,
+    /// `onSettingsReload`: new settings were saved and swapped in.
+    pub on_settings_reload: Hook<AppEvent>,
     /// `onRecordAuthRequest`
     pub on_record_auth_request: Hook<RecordAuthEvent>,
     /// `onRecordsListRequest`

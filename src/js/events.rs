@@ -10,7 +10,7 @@ use std::cell::RefCell;
 use crate::error::ApiError;
 use crate::filter::sql::RequestInfo;
 use crate::hooks::{
-    Event, HookResult, MailerRecordEvent, Next, RecordAuthEvent, RecordAuthWithOtpEvent,
+    AppEvent, Event, HookResult, MailerRecordEvent, Next, RecordAuthEvent, RecordAuthWithOtpEvent,
     RecordEnrichEvent, RecordEvent, RecordOtpRequestEvent, RecordRequestEvent,
     RecordsListRequestEvent,
 };
@@ -338,4 +338,11 @@ impl JsEvent for RecordAuthEvent {
             self.token = token;
         }
     }
+}
+
+impl JsEvent for AppEvent {
+    fn export(&self) -> Map<String, Value> {
+        Map::new()
+    }
+    fn import(&mut self, _: Map<String, Value>) {}
 }

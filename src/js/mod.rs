@@ -82,6 +82,10 @@ impl Js {
         &self.app
     }
 
+    pub fn config(&self) -> &JsConfig {
+        &self.config
+    }
+
     /// The current generation, if any hook file is loaded.
     pub fn generation(&self) -> Option<Arc<Generation>> {
         self.current
@@ -90,8 +94,10 @@ impl Js {
             .clone()
     }
 
-    /// Loads the hooks dir again and swaps the new generation in; on failure the current
-    /// one stays.
+    /// Loads the hooks dir again and swaps the new generation in: its hooks are bound
+    /// before the old ones are unbound (a chain snapshots its handlers when it starts, so no
+    /// event runs without hooks), and requests in flight finish on the old workers. On
+    /// failure the current generation stays.
     pub fn reload(&self) -> Result<(), String> {
         let files = loader::hook_files(&self.config.hooks_dir);
         let fresh = if files.is_empty() {
@@ -99,17 +105,16 @@ impl Js {
         } else {
             Some(self.build(&files)?)
         };
-        let old = {
-            let mut slot = self.current.write().unwrap_or_else(|p| p.into_inner());
-            slot.take()
-        };
-        if let Some(old) = old {
-            old.retire();
-        }
         if let Some(fresh) = &fresh {
             fresh.activate(&self.app);
         }
-        *self.current.write().unwrap_or_else(|p| p.into_inner()) = fresh.map(|g| g.generation);
+        let old = std::mem::replace(
+            &mut *self.current.write().unwrap_or_else(|p| p.into_inner()),
+            fresh.map(|built| built.generation),
+        );
+        if let Some(old) = old {
+            old.retire();
+        }
         Ok(())
     }
 
@@ -367,6 +372,13 @@ fn bind_hook(
         "onRecordRequestOTPRequest" => on_record_request_otp_request,
         "onRecordAuthWithOTPRequest" => on_record_auth_with_otp_request,
         "onMailerRecordOTPSend" => on_mailer_record_otp_send,
+        "onMailerRecordVerificationSend" => on_mailer_record_verification_send,
+        "onMailerRecordPasswordResetSend" => on_mailer_record_password_reset_send,
+        "onMailerRecordEmailChangeSend" => on_mailer_record_email_change_send,
+        "onMailerRecordAuthAlertSend" => on_mailer_record_auth_alert_send,
+        "onBootstrap" => on_bootstrap,
+        "onTerminate" => on_terminate,
+        "onSettingsReload" => on_settings_reload,
         "onRecordAuthRequest" => on_record_auth_request,
         "onRecordsListRequest" => on_records_list_request,
         "onRecordEnrich" => on_record_enrich,

@@ -14,6 +14,8 @@ use tokio::sync::oneshot;
 
 use satchel::api::{HttpConfig, Public};
 use satchel::app::{App, Config};
+use satchel::js::pool::Limits;
+use satchel::js::{Js, JsConfig};
 
 pub const ADMIN_EMAIL: &str = "admin@example.com";
 pub const ADMIN_PASSWORD: &str = "pass-123456";
@@ -22,6 +24,8 @@ pub const ADMIN_PASSWORD: &str = "pass-123456";
 pub struct TestServer {
     pub addr: std::net::SocketAddr,
     pub app: App,
+    /// The hooks runtime, when started with hooks.
+    pub js: Option<std::sync::Arc<Js>>,
     pub dir: tempfile::TempDir,
     stop: oneshot::Sender<()>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
@@ -40,12 +44,56 @@ impl TestServer {
 
     /// Starts on an existing temp dir (its `pb_data` is reused).
     pub async fn start_in(dir: tempfile::TempDir, public: Option<PathBuf>) -> TestServer {
+        Self::start_full(dir, public, None).await
+    }
+
+    /// Starts with `files` (name, source) written to `<dir>/pb_hooks` and loaded, with two
+    /// workers and a 2 s hook deadline.
+    pub async fn start_hooks(files: &[(&str, &str)]) -> TestServer {
+        let limits = Limits {
+            workers: 2,
+            timeout: std::time::Duration::from_secs(2),
+            ..Limits::default()
+        };
+        Self::start_hooks_with(files, limits).await
+    }
+
+    pub async fn start_hooks_with(files: &[(&str, &str)], limits: Limits) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let hooks = dir.path().join("pb_hooks");
+        std::fs::create_dir_all(&hooks).expect("hooks dir");
+        for (name, source) in files {
+            let path = hooks.join(name);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).expect("hook subdir");
+            }
+            std::fs::write(path, source).expect("hook file");
+        }
+        Self::start_full(dir, None, Some(limits)).await
+    }
+
+    /// The hooks dir of a server started with hooks.
+    pub fn hooks_dir(&self) -> PathBuf {
+        self.dir.path().join("pb_hooks")
+    }
+
+    /// Starts on `dir`; with `hooks`, `<dir>/pb_hooks` is loaded with those limits.
+    pub async fn start_full(
+        dir: tempfile::TempDir,
+        public: Option<PathBuf>,
+        hooks: Option<Limits>,
+    ) -> TestServer {
         let app = App::open(Config {
             data_dir: data_dir(dir.path()),
             dev: false,
         })
         .await
         .expect("app opens");
+        let js = hooks.map(|limits| {
+            let hooks_dir = dir.path().join("pb_hooks");
+            Js::start(&app, JsConfig { hooks_dir, limits }).expect("hooks load")
+        });
+        satchel::server::bootstrap(&app).await.expect("bootstrap");
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let http = HttpConfig {
@@ -54,7 +102,7 @@ impl TestServer {
                 index_fallback: true,
             },
             origins: vec!["*".into()],
-            js: None,
+            js: js.clone(),
         };
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(satchel::server::run(listener, app.clone(), http, async {
@@ -63,6 +111,7 @@ impl TestServer {
         TestServer {
             addr,
             app,
+            js,
             dir,
             stop,
             task,
@@ -81,6 +130,7 @@ impl TestServer {
         } = self;
         let _ = stop.send(());
         task.await.expect("server task").expect("server ran");
+        satchel::server::terminate(&app).await;
         app.close().await;
         dir
     }
