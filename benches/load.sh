@@ -7,6 +7,8 @@
 #   view    GET /api/collections/posts/records/<id>
 #   filter  GET /api/collections/posts/records?filter=(views>500 && title~'post')&sort=-views
 #   health  GET /api/health
+#   jsroute GET /api/bench/hello/{name}, a `routerAdd` route answering JSON
+#   jscreate POST /api/collections/notes/records, with a JS `onRecordCreateRequest` setting a field
 # and prints req/s, p99 latency, requests per CPU-second of the server process (wrk shares the
 # machine's cores, so req/s is capped by the machine; CPU per request is what each server
 # costs), resident memory after the runs, and the Satchel/PocketBase ratios.
@@ -27,9 +29,26 @@ WORK=$(mktemp -d)
 cleanup() { kill "${SATCHEL_PID:-}" "${PB_PID:-}" 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
 
+# The same hook file for both servers.
+mkdir -p "$WORK/hooks"
+cat >"$WORK/hooks/bench.pb.js" <<'JS'
+routerAdd("GET", "/api/bench/hello/{name}", (e) => {
+  return e.json(200, { message: "Hello " + e.request.pathValue("name") + "!" });
+});
+onRecordCreateRequest((e) => {
+  e.record.set("source", "hook");
+  return e.next();
+}, "notes");
+JS
+cat >"$WORK/create.lua" <<'LUA'
+wrk.method = "POST"
+wrk.body = '{"title":"a note"}'
+wrk.headers["Content-Type"] = "application/json"
+LUA
+
 start() { # name binary port dir
   "$2" superuser upsert admin@example.com 'pass-123456' --dir "$4" >/dev/null
-  "$2" serve --http "127.0.0.1:$3" --dir "$4" --publicDir "$WORK/none" >"$WORK/$1.log" 2>&1 &
+  "$2" serve --http "127.0.0.1:$3" --dir "$4" --publicDir "$WORK/none" --hooksDir "$WORK/hooks" >"$WORK/$1.log" 2>&1 &
   echo $!
 }
 wait_up() { for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$1/api/health" >/dev/null && return; sleep 0.1; done; exit 1; }
@@ -55,6 +74,8 @@ call("POST", "/api/collections", {"name": "posts", "listRule": "", "viewRule": "
     {"name": "title", "type": "text"}, {"name": "body", "type": "editor"}, {"name": "views", "type": "number"},
     {"name": "published", "type": "bool"}, {"name": "tags", "type": "select", "values": ["a", "b", "c"], "maxSelect": 3},
     {"name": "created", "type": "autodate", "onCreate": True}]}, token)
+call("POST", "/api/collections", {"name": "notes", "createRule": "", "fields": [
+    {"name": "title", "type": "text"}, {"name": "source", "type": "text"}]}, token)
 first = None
 for i in range(1000):
     rec = call("POST", "/api/collections/posts/records", {"title": f"post {i}", "body": f"<p>body of post {i}</p>",
@@ -66,8 +87,8 @@ PY
 SATCHEL_ID=$(seed $SATCHEL_PORT)
 PB_ID=$(seed $PB_PORT)
 
-run() { # port path -> "req/s p99_ms"
-  wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency "http://127.0.0.1:$1$2" | awk '
+run() { # port path [wrk script] -> "req/s p99_ms"
+  wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency ${3:+-s "$3"} "http://127.0.0.1:$1$2" | awk '
     /Requests\/sec/ { rps = $2 }
     /^ +99%/ { v = $2; if (v ~ /us$/) { sub(/us/, "", v); v = v / 1000 } else if (v ~ /ms$/) { sub(/ms/, "", v) } else if (v ~ /s$/) { sub(/s/, "", v); v = v * 1000 }; p99 = v }
     END { printf "%.0f %.2f", rps, p99 }'
@@ -75,10 +96,10 @@ run() { # port path -> "req/s p99_ms"
 rss_mb() { awk '/VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; } # utime + stime, in clock ticks
 TICKS=$(getconf CLK_TCK)
-measured() { # pid port path -> "req/s p99_ms req_per_cpu_second"
+measured() { # pid port path [wrk script] -> "req/s p99_ms req_per_cpu_second"
   local before after
   before=$(cpu_ticks "$1")
-  read -r rps p99 <<<"$(run "$2" "$3")"
+  read -r rps p99 <<<"$(run "$2" "$3" "${4:-}")"
   after=$(cpu_ticks "$1")
   awk -v r="$rps" -v p="$p99" -v d="$DURATION" -v t=$((after - before)) -v hz="$TICKS" \
     'BEGIN { printf "%s %s %.0f", r, p, (t > 0 ? r * d / (t / hz) : 0) }'
@@ -86,15 +107,18 @@ measured() { # pid port path -> "req/s p99_ms req_per_cpu_second"
 
 FILTER='?filter=(views%3E500%20%26%26%20title~%27post%27)&sort=-views'
 printf '%-8s %13s %10s %8s %11s %9s %13s %13s %9s\n' case "satchel r/s" "pb r/s" ratio "satchel p99" "pb p99" "sat req/cpu-s" "pb req/cpu-s" "cpu ratio"
-for case in health list view filter; do
+for case in health list view filter jsroute jscreate; do
+  script=""
   case $case in
     health) sp=/api/health; pp=/api/health ;;
     list) sp=/api/collections/posts/records?perPage=30; pp=$sp ;;
     view) sp=/api/collections/posts/records/$SATCHEL_ID; pp=/api/collections/posts/records/$PB_ID ;;
     filter) sp=/api/collections/posts/records$FILTER; pp=$sp ;;
+    jsroute) sp=/api/bench/hello/satchel; pp=$sp ;;
+    jscreate) sp=/api/collections/notes/records; pp=$sp; script="$WORK/create.lua" ;;
   esac
-  read -r s_rps s_p99 s_eff <<<"$(measured "$SATCHEL_PID" $SATCHEL_PORT "$sp")"
-  read -r p_rps p_p99 p_eff <<<"$(measured "$PB_PID" $PB_PORT "$pp")"
+  read -r s_rps s_p99 s_eff <<<"$(measured "$SATCHEL_PID" $SATCHEL_PORT "$sp" "$script")"
+  read -r p_rps p_p99 p_eff <<<"$(measured "$PB_PID" $PB_PORT "$pp" "$script")"
   ratio=$(awk -v a="$s_rps" -v b="$p_rps" 'BEGIN { printf "%.2fx", (b > 0 ? a / b : 0) }')
   cpu_ratio=$(awk -v a="$s_eff" -v b="$p_eff" 'BEGIN { printf "%.2fx", (b > 0 ? a / b : 0) }')
   printf '%-8s %13s %10s %8s %9sms %7sms %13s %13s %9s\n' "$case" "$s_rps" "$p_rps" "$ratio" "$s_p99" "$p_p99" "$s_eff" "$p_eff" "$cpu_ratio"

@@ -15,8 +15,8 @@ use serde_json::{Map, Value, json};
 
 use crate::app::App;
 use crate::error::ApiError;
-use crate::js::app_api;
 use crate::js::bridge::block_on;
+use crate::js::{app_api, natives};
 use crate::store::{DbHandle, Tx};
 
 /// What the host functions of one pool generation share.
@@ -162,6 +162,15 @@ pub fn install<'js>(ctx: &Ctx<'js>, host: &Arc<Host>) -> rquickjs::Result<()> {
             removal.app.crons().remove(&id);
         })?,
     )?;
+    object.set(
+        "walk",
+        Function::new(
+            ctx.clone(),
+            |ctx: Ctx<'js>, dirs: bool, root: String, f: Function<'js>| -> rquickjs::Result<()> {
+                walk(&ctx, dirs, &root, &f)
+            },
+        )?,
+    )?;
     for name in CALLS {
         let host = Arc::clone(host);
         let call = Function::new(ctx.clone(), move |args: Rest<String>| -> String {
@@ -183,7 +192,9 @@ pub fn install<'js>(ctx: &Ctx<'js>, host: &Arc<Host>) -> rquickjs::Result<()> {
 }
 
 /// The JSON calls (see the prelude's `call`).
-const CALLS: [&str; 17] = [
+const CALLS: [&str; 19] = [
+    "native",
+    "bytesToString",
     "app",
     "findCollection",
     "newRecord",
@@ -246,6 +257,16 @@ fn dispatch(host: &Host, name: &str, args: Vec<Value>) -> Answer {
         }
         "settings" => Ok(app.settings().0.clone()),
         "sendMail" => app_api::send_mail(app, arg(0)),
+        "native" => {
+            let rest = match arg(1) {
+                Value::Array(items) => items,
+                _ => Vec::new(),
+            };
+            natives::call(&text(0), &rest)
+        }
+        "bytesToString" => Ok(json!(String::from_utf8_lossy(&natives::bytes(
+            args.first()
+        )))),
         "resolveModule" => resolve_module(&host.hooks_dir, &text(0), &text(1)),
         _ => store_call(&host.store, name, &text(0), arg(1)),
     }
@@ -274,16 +295,69 @@ fn store_call(store: &Mutex<Map<String, Value>>, name: &str, key: &str, value: V
     })
 }
 
-fn log(level: &str, msg: &str, attrs: &str) {
-    let attrs = match attrs {
-        "[]" | "" => String::new(),
-        other => format!(" {other}"),
+/// `$filepath.walk(root, fn)` / `walkDir`: `fn(path, info, err)` returns nothing to go on,
+/// `$filepath.skipDir` / `skipAll`, or an error to stop with; a throw stops and propagates.
+fn walk<'js>(ctx: &Ctx<'js>, dirs: bool, root: &str, f: &Function<'js>) -> rquickjs::Result<()> {
+    use crate::js::natives::filepath::{self, WalkAction};
+    let mut thrown = None;
+    let mut visit = |path: &str, info: Option<&Value>, err: Option<&str>| -> WalkAction {
+        if thrown.is_some() {
+            return WalkAction::SkipAll;
+        }
+        let info = info.map_or(Ok(rquickjs::Value::new_null(ctx.clone())), |i| {
+            ctx.json_parse(i.to_string())
+        });
+        let called = info.and_then(|info| {
+            f.call::<_, rquickjs::Value>((path.to_string(), info, err.map(str::to_string)))
+        });
+        match called {
+            Err(e) => {
+                thrown = Some(e);
+                WalkAction::SkipAll
+            }
+            Ok(v) => match v.as_string().and_then(|s| s.to_string().ok()).as_deref() {
+                Some("__satchel_skip_dir__") => WalkAction::SkipDir,
+                Some("__satchel_skip_all__") => WalkAction::SkipAll,
+                _ if v.is_null() || v.is_undefined() => WalkAction::Continue,
+                _ => WalkAction::Error(
+                    v.get::<rquickjs::Coerced<String>>()
+                        .map(|c| c.0)
+                        .unwrap_or_default(),
+                ),
+            },
+        }
     };
+    let walked = if dirs {
+        filepath::walk_dir(root, &mut visit)
+    } else {
+        filepath::walk(root, &mut visit)
+    };
+    if let Some(err) = thrown {
+        return Err(err);
+    }
+    walked.map_err(|e| rquickjs::Exception::throw_message(ctx, &e))
+}
+
+/// `$app.logger().info(msg, key, value, ...)` / `console.*`: attributes as `key=value`.
+fn log(level: &str, msg: &str, attrs: &str) {
+    let attrs: Vec<Value> = serde_json::from_str(attrs).unwrap_or_default();
+    let mut line = msg.to_string();
+    for pair in attrs.chunks(2) {
+        let show = |v: &Value| match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        match pair {
+            [key, value] => line.push_str(&format!(" {}={}", show(key), show(value))),
+            [extra] => line.push_str(&format!(" !BADKEY={}", show(extra))),
+            _ => {}
+        }
+    }
     match level {
-        "debug" => tracing::debug!(target: "satchel::js", "{msg}{attrs}"),
-        "warn" => tracing::warn!(target: "satchel::js", "{msg}{attrs}"),
-        "error" => tracing::error!(target: "satchel::js", "{msg}{attrs}"),
-        _ => tracing::info!(target: "satchel::js", "{msg}{attrs}"),
+        "debug" => tracing::debug!(target: "satchel::js", "{line}"),
+        "warn" => tracing::warn!(target: "satchel::js", "{line}"),
+        "error" => tracing::error!(target: "satchel::js", "{line}"),
+        _ => tracing::info!(target: "satchel::js", "{line}"),
     }
 }
 

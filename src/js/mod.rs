@@ -14,6 +14,7 @@
 //! - [`routes`]: `routerAdd` routes
 //! - [`host`] and [`app_api`]: the host functions behind the prelude and `$app`
 //! - [`errors`]: errors across the boundary
+//! - [`natives`]: `$security`, `$filepath`, `$os`, `$http` in Rust, with Go's semantics
 //! - `prelude.js`: the JSVM globals written in JS
 
 mod app_api;
@@ -22,6 +23,7 @@ mod errors;
 mod events;
 mod host;
 mod loader;
+mod natives;
 pub mod pool;
 pub mod routes;
 

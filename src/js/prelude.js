@@ -522,10 +522,39 @@
     };
   }
 
+  // ---- Go namespaces (src/js/natives) -------------------------------------------------
+  const native = (name, ...args) => call("native", name, args);
+  const bind = (family, names) => Object.fromEntries(names.map((n) => [n, (...a) => native(family + "." + n, ...a)]));
+  const $security = bind("security", ["md5", "sha256", "sha512", "hs256", "hs512", "equal", "randomString",
+    "pseudorandomString", "randomStringWithAlphabet", "pseudorandomStringWithAlphabet", "randomStringByRegex",
+    "parseUnverifiedJWT", "parseJWT", "createJWT", "encrypt", "decrypt"]);
+  const $filepath = bind("filepath", ["base", "clean", "dir", "ext", "fromSlash", "toSlash", "isAbs", "join",
+    "split", "splitList", "rel", "match", "glob"]);
+  $filepath.walk = (root, fn) => host.walk(false, String(root), fn);
+  $filepath.walkDir = (root, fn) => host.walk(true, String(root), fn);
+  $filepath.skipDir = "__satchel_skip_dir__";
+  $filepath.skipAll = "__satchel_skip_all__";
+  const $os = bind("os", ["getenv", "args", "getwd", "tempDir", "readFile", "writeFile", "readDir", "stat",
+    "lstat", "mkdir", "mkdirAll", "remove", "removeAll", "rename", "truncate"]);
+  $os.tempDir = () => native("os.tempDir");
+  // $os.cmd(name, ...args) → a command to configure (dir, env, stdin, timeout in ms) and run.
+  $os.cmd = (name, ...args) => {
+    const cmd = { dir: "", env: null, stdin: null, timeout: 30000 };
+    const exec = (mode) => native("os.exec", { name: String(name), args: args.map(String), dir: cmd.dir,
+      env: cmd.env, stdin: cmd.stdin, timeout: cmd.timeout, mode });
+    cmd.output = () => exec("output");
+    cmd.combinedOutput = () => exec("combinedOutput");
+    cmd.run = () => { exec("run"); };
+    cmd.string = () => [name, ...args].join(" ");
+    return cmd;
+  };
+  $os.exec = $os.cmd;
+  const $http = { send: (options) => native("http.send", options || {}) };
+
   // ---- helpers ------------------------------------------------------------------------
   const helpers = {
     sleep: (ms) => { host.sleep(Number(ms) || 0); },
-    toString: (v) => (typeof v === "string" ? v : Array.isArray(v) ? String.fromCharCode.apply(null, v) : v == null ? "" : JSON.stringify(v)),
+    toString: (v) => (typeof v === "string" ? v : Array.isArray(v) ? call("bytesToString", v) : v == null ? "" : JSON.stringify(v)),
     readerToString: (v) => helpers.toString(v),
     toBytes: (v) => Array.from(String(v), (c) => c.charCodeAt(0) & 0xff),
     arrayOf: (model) => [],
@@ -537,7 +566,7 @@
   Object.assign(globalThis, helpers, {
     ApiError, BadRequestError, NotFoundError, ForbiddenError, UnauthorizedError, TooManyRequestsError,
     InternalServerError, ValidationError, Middleware, Record, Collection, DynamicModel, DateTime, MailerMessage,
-    $apis, console, __hooks: host.hooksDir,
+    $apis, $security, $filepath, $os, $http, console, __hooks: host.hooksDir,
     require: requireFrom(host.hooksDir),
   });
   Object.defineProperty(globalThis, "$app", { value: makeApp(0), writable: true, configurable: true });
