@@ -192,7 +192,9 @@ pub fn install<'js>(ctx: &Ctx<'js>, host: &Arc<Host>) -> rquickjs::Result<()> {
 }
 
 /// The JSON calls (see the prelude's `call`).
-const CALLS: [&str; 19] = [
+const CALLS: [&str; 21] = [
+    "isDev",
+    "dataDir",
     "native",
     "bytesToString",
     "app",
@@ -256,6 +258,8 @@ fn dispatch(host: &Host, name: &str, args: Vec<Value>) -> Answer {
             Ok(Value::Null)
         }
         "settings" => Ok(app.settings().0.clone()),
+        "isDev" => Ok(json!(app.config().dev)),
+        "dataDir" => Ok(json!(app.config().data_dir.to_string_lossy())),
         "sendMail" => app_api::send_mail(app, arg(0)),
         "native" => {
             let rest = match arg(1) {

@@ -43,6 +43,9 @@ use routes::{Routes, Step};
 
 pub(crate) const PRELUDE: &str = include_str!("prelude.js");
 
+/// The editor types of the globals, written to `pb_data/types.d.ts` (as PocketBase does).
+const TYPES: &str = include_str!("types.d.ts");
+
 /// Where the hooks are and how they run.
 #[derive(Debug, Clone)]
 pub struct JsConfig {
@@ -76,6 +79,10 @@ impl Js {
             store: Arc::new(Mutex::new(Map::new())),
             current: RwLock::new(None),
         });
+        let types = app.config().data_dir.join("types.d.ts");
+        if let Err(err) = std::fs::write(&types, TYPES) {
+            tracing::warn!("cannot write {}: {err}", types.display());
+        }
         js.reload()?;
         Ok(js)
     }
