@@ -53,7 +53,7 @@ pub struct GlobalArgs {
     /// The env variable holding a 32-char settings encryption key (accepted for compatibility)
     #[arg(long = "encryptionEnv", global = true)]
     pub encryption_env: Option<String>,
-    /// The directory with user migrations (accepted for compatibility)
+    /// The directory with the JS migrations (default: <dir>/../pb_migrations)
     #[arg(long = "migrationsDir", global = true)]
     pub migrations_dir: Option<PathBuf>,
     /// Enable auto migrations (accepted for compatibility)
@@ -71,6 +71,35 @@ pub enum Command {
         #[command(subcommand)]
         action: SuperuserAction,
     },
+    /// Executes app DB migration scripts
+    Migrate {
+        #[command(subcommand)]
+        action: MigrateAction,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum MigrateAction {
+    /// Runs all available migrations
+    Up,
+    /// Reverts the last [n] applied migrations
+    Down {
+        #[arg(default_value_t = 1)]
+        n: usize,
+    },
+    /// Creates a new blank migration template file
+    Create { name: Option<String> },
+    /// Creates a new migration file with a snapshot of the local collections configuration
+    Collections,
+}
+
+impl GlobalArgs {
+    /// `--migrationsDir`, or `pb_migrations` beside the data dir.
+    pub fn migrations_dir(&self) -> PathBuf {
+        self.migrations_dir
+            .clone()
+            .unwrap_or_else(|| self.dir.join("..").join("pb_migrations"))
+    }
 }
 
 #[derive(Args, Debug)]

@@ -34,7 +34,7 @@ pub mod server;
 pub mod store;
 pub mod watch;
 
-use cli::{Cli, Command, SuperuserAction};
+use cli::{Cli, Command, MigrateAction, SuperuserAction};
 
 /// Runs a parsed command line; `Ok` carries the success line to print (may be empty).
 pub async fn run(cli: Cli) -> Result<String, String> {
@@ -44,7 +44,54 @@ pub async fn run(cli: Cli) -> Result<String, String> {
             .await
             .map(|()| String::new()),
         Command::Superuser { action } => superuser(&cli.global, action).await,
+        Command::Migrate { action } => migrate(&cli.global, action).await,
     }
+}
+
+async fn migrate(global: &cli::GlobalArgs, action: &MigrateAction) -> Result<String, String> {
+    let dir = global.migrations_dir();
+    let config = app::Config {
+        data_dir: global.dir.clone(),
+        dev: global.dev,
+    };
+    let app = app::App::open(config).await.map_err(|e| e.to_string())?;
+    let outcome = match action {
+        MigrateAction::Up => js::migrations::up(&app, &dir).await.map(|applied| {
+            if applied.is_empty() {
+                "No new migrations to apply.".to_string()
+            } else {
+                applied
+                    .iter()
+                    .map(|f| format!("Applied {f}"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            }
+        }),
+        MigrateAction::Down { n } => js::migrations::down(&app, &dir, *n).await.map(|reverted| {
+            if reverted.is_empty() {
+                "No migrations to revert.".to_string()
+            } else {
+                reverted
+                    .iter()
+                    .map(|f| format!("Reverted {f}"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            }
+        }),
+        MigrateAction::Create { name } => match name.as_deref().filter(|n| !n.is_empty()) {
+            Some(name) => js::migrations::create(
+                &dir,
+                name,
+                ("  // add up queries...", "  // add down queries..."),
+            )
+            .map(|p| format!("Successfully created file {:?}", p.display().to_string())),
+            None => Err("Missing migration file name".into()),
+        },
+        MigrateAction::Collections => js::migrations::snapshot(&app, &dir)
+            .map(|p| format!("Successfully created file {:?}", p.display().to_string())),
+    };
+    app.close().await;
+    outcome
 }
 
 async fn superuser(global: &cli::GlobalArgs, action: &SuperuserAction) -> Result<String, String> {

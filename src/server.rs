@@ -22,6 +22,10 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> Result<(), String> 
     })
     .await
     .map_err(|e| e.to_string())?;
+    let applied = crate::js::migrations::up(&app, &global.migrations_dir()).await?;
+    for file in applied {
+        tracing::info!("applied migration {file}");
+    }
     let js = start_js(&app, global)?;
     let _watcher = match (&js, global.hooks_watch) {
         (Some(js), true) => Some(crate::watch::watch_hooks(

@@ -9,6 +9,7 @@ use crate::api::rules::{self, Access};
 use crate::app::App;
 use crate::auth::{password, record_tokens};
 use crate::core::collection::Collection;
+use crate::core::collections::{self, CollectionError};
 use crate::core::field::FieldOptions;
 use crate::core::record::input::{self, Writer};
 use crate::core::record::{self, Visibility};
@@ -153,6 +154,31 @@ pub fn call(app: &App, db: DbHandle, method: &str, args: Vec<Value>) -> Answer {
         "delete" => {
             let c = collection(app, &text(0))?;
             block_on(records::delete(app, db.db(store), &c, &text(1))).map_err(record_failure)?;
+            Ok(Value::Null)
+        }
+        "saveCollection" => {
+            let body = object(args.first());
+            let id = body.get("id").map(as_text).unwrap_or_default();
+            let existing = app.collection(&id).filter(|_| !id.is_empty());
+            let saved = match existing {
+                Some(old) => block_on(collections::update(app, &old, &body)),
+                None => block_on(collections::create(app, &body)),
+            };
+            Ok(saved.map_err(collection_failure)?.api_json())
+        }
+        "deleteCollection" => {
+            let c = collection(app, &text(0))?;
+            block_on(collections::delete(app, &c)).map_err(collection_failure)?;
+            Ok(Value::Null)
+        }
+        "importCollections" => {
+            let items = match args.first() {
+                Some(Value::Array(items)) => items.clone(),
+                _ => Vec::new(),
+            };
+            let delete_missing = args.get(1) == Some(&Value::Bool(true));
+            block_on(collections::import(app, &items, delete_missing))
+                .map_err(collection_failure)?;
             Ok(Value::Null)
         }
         other => Err(Failure::new(400, format!("$app.{other} is not available"))),
@@ -407,6 +433,15 @@ pub fn send_mail(app: &App, message: Value) -> Answer {
     };
     block_on(app.send_mail(&message)).map_err(|e| Failure::new(400, e.to_string()))?;
     Ok(Value::Null)
+}
+
+fn collection_failure(err: CollectionError) -> Failure {
+    match err {
+        CollectionError::Malformed => Failure::new(400, "invalid collection data"),
+        CollectionError::Invalid(errors) => record_failure(RecordError::Invalid(errors)),
+        CollectionError::Refused(reason) => Failure::new(400, reason),
+        CollectionError::Db(err) => err.into(),
+    }
 }
 
 /// A failed write as Go's validation error would read, with the field errors as data.

@@ -14,6 +14,7 @@
 //! - [`routes`]: `routerAdd` routes
 //! - [`host`] and [`app_api`]: the host functions behind the prelude and `$app`
 //! - [`errors`]: errors across the boundary
+//! - [`migrations`]: `pb_migrations/*.js` and `satchel migrate`
 //! - [`natives`]: `$security`, `$filepath`, `$os`, `$http` in Rust, with Go's semantics
 //! - `prelude.js`: the JSVM globals written in JS
 
@@ -23,6 +24,7 @@ mod errors;
 mod events;
 mod host;
 mod loader;
+pub mod migrations;
 mod natives;
 pub mod pool;
 pub mod routes;

@@ -106,13 +106,44 @@
   }
 
   // ---- collections and records ------------------------------------------------------
+  // A collection's `fields`, with PocketBase's FieldsList methods.
+  function fieldsList(items) {
+    const fields = (items || []).map((f) => (f instanceof Field ? f : new Field(f)));
+    const at = (pred) => fields.findIndex(pred);
+    Object.defineProperties(fields, {
+      getByName: { value: (name) => fields.find((f) => f.name === name) || null },
+      getById: { value: (id) => fields.find((f) => f.id === id) || null },
+      add: { value: (...items) => { for (const f of items) fields.addAt(fields.length, f); } },
+      addAt: { value: (pos, ...items) => {
+        for (const f of items) {
+          const field = f instanceof Field ? f : new Field(f);
+          const same = at((x) => (field.id && x.id === field.id) || x.name === field.name);
+          if (same >= 0) { fields[same] = field; continue; }
+          fields.splice(Math.min(pos, fields.length), 0, field);
+          pos++;
+        }
+      } },
+      removeById: { value: (id) => { const i = at((f) => f.id === id); if (i >= 0) fields.splice(i, 1); } },
+      removeByName: { value: (name) => { const i = at((f) => f.name === name); if (i >= 0) fields.splice(i, 1); } },
+      fieldNames: { value: () => fields.map((f) => f.name) },
+    });
+    return fields;
+  }
+
+  class Field {
+    constructor(data) { Object.assign(this, data || {}); }
+    getName() { return this.name; }
+    getId() { return this.id; }
+  }
+  const fieldClass = (type) => class extends Field { constructor(data) { super(Object.assign({ type }, data || {})); } };
+  const fieldTypes = { TextField: "text", NumberField: "number", BoolField: "bool", EmailField: "email", URLField: "url",
+    EditorField: "editor", DateField: "date", AutodateField: "autodate", SelectField: "select", FileField: "file",
+    RelationField: "relation", JSONField: "json", PasswordField: "password", GeoPointField: "geoPoint" };
+
   class Collection {
     constructor(data) {
       Object.assign(this, data || {});
-      const fields = (this.fields || []).slice();
-      fields.getByName = (name) => fields.find((f) => f.name === name) || null;
-      fields.getById = (id) => fields.find((f) => f.id === id) || null;
-      Object.defineProperty(this, "fields", { value: fields, enumerable: true, writable: true });
+      Object.defineProperty(this, "fields", { value: fieldsList(this.fields), enumerable: true, writable: true });
     }
     isAuth() { return this.type === "auth"; }
     isBase() { return this.type === "base"; }
@@ -246,10 +277,15 @@
       countRecords: (c) => app("countRecords", collectionOf(c).id),
       findAuthRecordByEmail: (c, email) => records([app("findAuthRecordByEmail", collectionOf(c).id, email)])[0],
       findAuthRecordByToken: (token, type) => records([app("findAuthRecordByToken", token, type || "auth")])[0],
-      save: (model) => saveRecord(app, model, true),
-      saveNoValidate: (model) => saveRecord(app, model, false),
+      save: (model) => (model instanceof Collection ? saveCollection(app, model) : saveRecord(app, model, true)),
+      saveNoValidate: (model) => (model instanceof Collection ? saveCollection(app, model) : saveRecord(app, model, false)),
+      importCollections: (items, deleteMissing) => { app("importCollections", JSON.parse(JSON.stringify(items)), !!deleteMissing); },
       validate: (model) => { app("validate", model.__c.id, model.__d, model.isNew()); },
-      delete: (model) => { app("delete", model.__c.id, model.id); model.__orig = null; },
+      delete: (model) => {
+        if (model instanceof Collection) return app("deleteCollection", model.id || model.name);
+        app("delete", model.__c.id, model.id);
+        model.__orig = null;
+      },
       runInTransaction: (fn) => {
         if (tx !== 0) return fn(makeApp(tx));
         const id = call("beginTx");
@@ -270,8 +306,15 @@
     };
   }
 
+  // Collections are saved as their API JSON (create, or update when the id exists).
+  function saveCollection(app, collection) {
+    const saved = app("saveCollection", JSON.parse(JSON.stringify(collection)));
+    Object.assign(collection, saved);
+    collection.fields = fieldsList(saved.fields);
+  }
+
   function saveRecord(app, model, validate) {
-    if (!(model instanceof Record)) throw new Error("$app.save: only records can be saved by Satchel's hooks for now");
+    if (!(model instanceof Record)) throw new Error("$app.save: unsupported model");
     const saved = app("save", model.__c.id, model.__d, model.isNew(), validate);
     model.__d = saved;
     model.__orig = JSON.parse(JSON.stringify(saved));
@@ -565,10 +608,11 @@
 
   Object.assign(globalThis, helpers, {
     ApiError, BadRequestError, NotFoundError, ForbiddenError, UnauthorizedError, TooManyRequestsError,
-    InternalServerError, ValidationError, Middleware, Record, Collection, DynamicModel, DateTime, MailerMessage,
+    InternalServerError, ValidationError, Middleware, Field, Record, Collection, DynamicModel, DateTime, MailerMessage,
     $apis, $security, $filepath, $os, $http, console, __hooks: host.hooksDir,
     require: requireFrom(host.hooksDir),
   });
+  for (const [name, type] of Object.entries(fieldTypes)) globalThis[name] = fieldClass(type);
   Object.defineProperty(globalThis, "$app", { value: makeApp(0), writable: true, configurable: true });
   // Internal entry points for the host (not part of PocketBase's API).
   Object.defineProperty(globalThis, "__satchel", {
