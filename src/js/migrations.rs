@@ -73,31 +73,29 @@ fn runner(app: &App, dir: &Path) -> Result<Pool, String> {
 async fn run(pool: &Pool, path: &Path, up: bool) -> Result<(), String> {
     let source = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let file = path.to_string_lossy().to_string();
-    let ran = pool
-        .run(move || {
-            bridge::with_ctx(|ctx| {
-                let run = || -> rquickjs::Result<()> {
-                    let mut options = rquickjs::context::EvalOptions::default();
-                    options.strict = false;
-                    options.filename = Some(file.clone());
-                    ctx.eval_with_options::<(), _>(source.clone(), options)?;
-                    let globals = ctx.globals();
-                    let migration: Object = globals.get("__migration")?;
-                    globals.remove("__migration")?;
-                    let step: Option<Function> = migration.get(if up { "up" } else { "down" })?;
-                    if let Some(step) = step {
-                        let app: rquickjs::Value = globals.get("$app")?;
-                        step.call::<_, rquickjs::Value>((app,))?;
-                    }
-                    Ok(())
-                };
-                run().map_err(|e| format!("{file}: {}", loader::describe(&ctx, e)))
-            })
-            .unwrap_or_else(|| Err("migration ran off its worker".into()))
+    pool.run(move || {
+        bridge::with_ctx(|ctx| {
+            let run = || -> rquickjs::Result<()> {
+                let mut options = rquickjs::context::EvalOptions::default();
+                options.strict = false;
+                options.filename = Some(file.clone());
+                ctx.eval_with_options::<(), _>(source.clone(), options)?;
+                let globals = ctx.globals();
+                let migration: Object = globals.get("__migration")?;
+                globals.remove("__migration")?;
+                let step: Option<Function> = migration.get(if up { "up" } else { "down" })?;
+                if let Some(step) = step {
+                    let app: rquickjs::Value = globals.get("$app")?;
+                    step.call::<_, rquickjs::Value>((app,))?;
+                }
+                Ok(())
+            };
+            run().map_err(|e| format!("{file}: {}", loader::describe(&ctx, e)))
         })
-        .await
-        .map_err(|e| format!("{e:?}"))?;
-    ran
+        .unwrap_or_else(|| Err("migration ran off its worker".into()))
+    })
+    .await
+    .map_err(|e| format!("{e:?}"))?
 }
 
 /// Applies every migration of `dir` not yet recorded; returns the applied file names.
