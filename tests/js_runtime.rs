@@ -217,3 +217,40 @@ async fn a_failing_migration_is_not_recorded() {
         .expect_err("still pending");
     assert!(err.contains("nope"), "{err}");
 }
+
+#[tokio::test]
+async fn router_use_runs_before_every_request() {
+    let hook = r#"
+routerUse((e) => {
+  if (e.request.header.get("x-block") === "yes") {
+    throw new ForbiddenError("blocked by middleware");
+  }
+  return e.next();
+});
+routerAdd("GET", "/api/js", (e) => e.string(200, "js route"));
+"#;
+    let server = TestServer::start_hooks(&[("use.pb.js", hook)]).await;
+    let blocked = [("x-block", "yes")];
+    for path in ["/api/health", "/api/js", "/api/collections/users/records"] {
+        let res = common::send(server.addr, "GET", path, &blocked, &[]).await;
+        assert_eq!(res.status, 403, "{path}: {}", res.body);
+        assert_eq!(
+            res.json(),
+            serde_json::json!({"data": {}, "message": "Blocked by middleware.", "status": 403})
+        );
+    }
+    let res = server.get("/api/health", None).await;
+    assert_eq!(
+        (res.status, res.json()["message"].as_str()),
+        (200, Some("API is healthy."))
+    );
+    assert_eq!(server.get("/api/js", None).await.body, "js route");
+    let res = server
+        .post("/api/collections/users/records", None, r#"{"email":"x"}"#)
+        .await;
+    assert_eq!(
+        res.status, 400,
+        "the REST route answers after the middleware: {}",
+        res.body
+    );
+}

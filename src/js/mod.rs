@@ -149,6 +149,7 @@ impl Js {
         for (method, path, steps) in &plan.routes {
             routes.add(method, path, steps.clone())?;
         }
+        routes.set_global(plan.uses.iter().map(|(_, s)| s.clone()).collect());
         Ok(Built {
             generation: Arc::new(Generation {
                 pool,
@@ -213,6 +214,7 @@ struct Plan {
     sources: Vec<String>,
     hooks: Vec<(String, usize, Vec<String>)>,
     routes: Vec<(String, String, Vec<Step>)>,
+    uses: Vec<(i64, Step)>,
     crons: Vec<(String, String, usize)>,
     cron_removals: Vec<String>,
 }
@@ -220,7 +222,6 @@ struct Plan {
 impl Plan {
     fn from(registrations: Vec<Registration>) -> Plan {
         let mut plan = Plan::default();
-        let mut uses: Vec<(i64, Step)> = Vec::new();
         let mut pending_routes = Vec::new();
         for registration in registrations {
             match registration {
@@ -240,7 +241,7 @@ impl Plan {
                 }
                 Registration::Use { middlewares } => {
                     let steps = plan.middlewares(middlewares);
-                    uses.extend(steps);
+                    plan.uses.extend(steps);
                 }
                 Registration::Cron { id, expr, source } => {
                     let index = plan.source(source);
@@ -249,13 +250,12 @@ impl Plan {
                 Registration::CronRemove { id } => plan.cron_removals.push(id),
             }
         }
-        // `routerUse` middlewares wrap every JS route, whatever the registration order.
         for (method, path, handler, steps) in pending_routes {
-            let mut all = uses.clone();
-            all.extend(steps);
             plan.routes
-                .push((method, path, routes::chain(all, handler)));
+                .push((method, path, routes::chain(steps, handler)));
         }
+        // `routerUse` middlewares run before every request, in priority order.
+        plan.uses.sort_by_key(|(priority, _)| *priority);
         plan
     }
 

@@ -4,8 +4,10 @@
 //! The request body is read first (within the API's body limit), so the worker never waits
 //! on the client.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
@@ -25,6 +27,8 @@ use crate::js::{Js, bridge, errors, events, pool};
 pub struct Routes {
     by_method: HashMap<String, matchit::Router<usize>>,
     chains: Vec<Vec<Step>>,
+    /// `routerUse` middlewares: they run before every request, JS route or not.
+    global: Vec<Step>,
 }
 
 /// One step of a route's chain, in run order (middlewares by priority, the handler last).
@@ -48,8 +52,8 @@ impl Routes {
         Ok(())
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.chains.is_empty()
+    pub fn set_global(&mut self, steps: Vec<Step>) {
+        self.global = steps;
     }
 
     fn find(&self, method: &str, path: &str) -> Option<(usize, Map<String, Value>)> {
@@ -103,9 +107,13 @@ pub async fn dispatch(
         return next.run(request).await;
     };
     let method = request.method().as_str().to_string();
-    let Some((route, params)) = generation.routes.find(&method, request.uri().path()) else {
+    let routes = &generation.routes;
+    let found = routes.find(&method, request.uri().path());
+    if found.is_none() && routes.global.is_empty() {
         return next.run(request).await;
-    };
+    }
+    let matched = found.is_some();
+    let (route, params) = found.unwrap_or_default();
     let (mut parts, body) = request.into_parts();
     let body = match axum::body::to_bytes(body, crate::api::BODY_LIMIT).await {
         Ok(bytes) => bytes,
@@ -117,8 +125,18 @@ pub async fn dispatch(
     let app = js.app();
     let auth = extract::request_auth(app, &mut parts).await;
     let data = route_data(app, &parts, &body, params, auth);
-    let steps = generation.routes.chains[route].clone();
-    let ran = generation.pool.run(move || run_route(&steps, data)).await;
+    let mut steps = routes.global.clone();
+    // Past the global middlewares: the JS route, or the rest of the stack.
+    let rest = if matched {
+        steps.extend(routes.chains[route].iter().cloned());
+        None
+    } else {
+        Some((next, Request::from_parts(parts, Body::from(body))))
+    };
+    let ran = generation
+        .pool
+        .run(move || run_route(&steps, data, rest))
+        .await;
     match ran {
         Ok(Ok(answer)) => answer,
         Ok(Err(err)) => err.into_response(),
@@ -196,22 +214,49 @@ fn parsed_body(parts: &axum::http::request::Parts, body: &Bytes) -> Value {
     }
 }
 
+/// The rest of the HTTP stack, for a chain of global middlewares with no JS route.
+type Rest = (axum::middleware::Next, Request);
+
 /// Runs the chain on this worker; a chain that writes nothing answers an empty 200 (§9.3).
-fn run_route(steps: &[Step], data: Value) -> Result<Response, ApiError> {
+/// With `rest`, the chain ends in the rest of the stack, whose answer wins once reached.
+fn run_route(steps: &[Step], data: Value, rest: Option<Rest>) -> Result<Response, ApiError> {
     bridge::with_ctx(|ctx| {
-        let outcome = call_route(&ctx, steps, &data);
+        let answered: Rc<RefCell<Option<Response>>> = Rc::default();
+        let outcome = call_route(&ctx, steps, &data, rest, &answered);
         if pool::interrupted() {
             return Err(errors::timeout());
         }
         match outcome {
-            Ok(text) => Ok(response(&text)),
+            Ok(text) => Ok(answered.take().unwrap_or_else(|| response(&text))),
             Err(err) => Err(errors::from_js(&ctx, err)),
         }
     })
     .unwrap_or_else(|| Err(ApiError::internal("a JS route ran off its worker")))
 }
 
-fn call_route<'js>(ctx: &Ctx<'js>, steps: &[Step], data: &Value) -> rquickjs::Result<String> {
+/// The chain's last step when no JS route matched: runs the rest of the stack (once).
+fn proceed<'js>(
+    ctx: &Ctx<'js>,
+    rest: Rest,
+    answered: &Rc<RefCell<Option<Response>>>,
+) -> rquickjs::Result<Function<'js>> {
+    let rest = RefCell::new(Some(rest));
+    let answered = Rc::clone(answered);
+    Function::new(ctx.clone(), move || {
+        if let Some((next, request)) = rest.borrow_mut().take() {
+            let response = bridge::block_on(next.run(request));
+            *answered.borrow_mut() = Some(response);
+        }
+    })
+}
+
+fn call_route<'js>(
+    ctx: &Ctx<'js>,
+    steps: &[Step],
+    data: &Value,
+    rest: Option<Rest>,
+    answered: &Rc<RefCell<Option<Response>>>,
+) -> rquickjs::Result<String> {
     let globals = ctx.globals();
     let satchel: Object = globals.get("__satchel")?;
     let apis: Object = globals.get("$apis")?;
@@ -227,6 +272,9 @@ fn call_route<'js>(ctx: &Ctx<'js>, steps: &[Step], data: &Value) -> rquickjs::Re
             }
         };
         fns.set(i, f)?;
+    }
+    if let Some(rest) = rest {
+        fns.set(steps.len(), proceed(ctx, rest, answered)?)?;
     }
     let run: Function = satchel.get("runRoute")?;
     let data = ctx.json_parse(data.to_string())?;
