@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use serde_json::{Map, Value, json};
 
 use crate::api::extract::{Auth, Body, Query};
-use crate::api::records::{self, Ctx};
+use crate::api::records::{self, Answer, Ctx};
 use crate::app::App;
 use crate::core::records as core_records;
 use crate::error::{ApiError, FieldErrors, field_error, field_error_with};
@@ -151,12 +151,19 @@ async fn run_item(
         ctx.access.request.context = "batch".into();
         Ok::<_, ApiError>(ctx)
     };
-    let answer = |status: StatusCode, body: Value| json!({"body": body, "status": status.as_u16()});
+    // A batch item's status and body; a delete answers 204 with no body.
+    let answer = |result: Answer| {
+        let status = match &result {
+            Answer::Deleted => StatusCode::NO_CONTENT,
+            Answer::Written(w) => StatusCode::from_u16(w.status).unwrap_or(StatusCode::OK),
+            Answer::Record(_) | Answer::Nothing => StatusCode::OK,
+        };
+        json!({"body": result.into_json(), "status": status.as_u16()})
+    };
     match (method.as_str(), id) {
-        ("POST", None) => {
-            let Json(record) = records::create_in(app, ctx(Method::POST)?, body).await?;
-            Ok(answer(StatusCode::OK, record))
-        }
+        ("POST", None) => Ok(answer(
+            records::create_in(app, ctx(Method::POST)?, body).await?,
+        )),
         ("PUT", None) => {
             // Upsert: an update when `body.id` names an existing record, else a create.
             let target = body
@@ -172,21 +179,19 @@ async fn run_item(
                 }
                 _ => false,
             };
-            let Json(record) = if exists {
+            let result = if exists {
                 records::update_in(app, ctx(Method::PATCH)?, &target, body).await?
             } else {
                 records::create_in(app, ctx(Method::POST)?, body).await?
             };
-            Ok(answer(StatusCode::OK, record))
+            Ok(answer(result))
         }
-        ("PATCH", Some(id)) => {
-            let Json(record) = records::update_in(app, ctx(Method::PATCH)?, id, body).await?;
-            Ok(answer(StatusCode::OK, record))
-        }
-        ("DELETE", Some(id)) => {
-            let status = records::delete_in(app, ctx(Method::DELETE)?, id).await?;
-            Ok(answer(status, Value::Null))
-        }
+        ("PATCH", Some(id)) => Ok(answer(
+            records::update_in(app, ctx(Method::PATCH)?, id, body).await?,
+        )),
+        ("DELETE", Some(id)) => Ok(answer(
+            records::delete_in(app, ctx(Method::DELETE)?, id).await?,
+        )),
         _ => Err(ApiError::bad_request_default()),
     }
 }

@@ -20,7 +20,7 @@ use crate::core::records::{self, Actor, RecordError};
 use crate::error::ApiError;
 use crate::filter::sql::SqlExpr;
 use crate::hooks::{
-    BoxFuture, HookResult, RecordEnrichEvent, RecordRequestEvent, RecordsListRequestEvent,
+    BoxFuture, HookResult, RecordEnrichEvent, RecordRequestEvent, RecordsListRequestEvent, Written,
 };
 use crate::store::{self, Db};
 
@@ -71,27 +71,28 @@ impl<'a> Ctx<'a> {
         let enrich = &app.hooks().on_record_enrich;
         for row in rows {
             let enriched;
-            let row = if enrich.has_handlers() {
-                let mut event = RecordEnrichEvent {
-                    app: app.clone(),
-                    collection: self.collection.clone(),
-                    record: row.clone(),
-                    request: self.access.request.clone(),
+            let (row, hidden, custom): (&Map<String, Value>, &[(String, bool)], bool) =
+                if enrich.has_handlers() {
+                    let mut event = RecordEnrichEvent {
+                        app: app.clone(),
+                        collection: self.collection.clone(),
+                        record: row.clone(),
+                        request: self.access.request.clone(),
+                        hidden: Vec::new(),
+                        custom_data: false,
+                    };
+                    enrich.trigger(&mut event, &enriched_action).await?;
+                    enriched = (event.record, event.hidden, event.custom_data);
+                    (&enriched.0, enriched.1.as_slice(), enriched.2)
+                } else {
+                    (row, &[][..], false)
                 };
-                enrich.trigger(&mut event, &enriched_action).await?;
-                enriched = event.record;
-                &enriched
-            } else {
-                row
-            };
             let manager = self.collection.is_auth()
                 && !self.access.superuser
                 && rules::is_manager(app, &self.collection, &self.access, row).await?;
-            items.push(record::api_json(
-                &self.collection,
-                row,
-                self.visibility(manager, row),
-            ));
+            let mut item = record::api_json(&self.collection, row, self.visibility(manager, row));
+            apply_hidden(&self.collection, row, hidden, custom, &mut item);
+            items.push(item);
         }
         if let Some(spec) = self.query.get("expand").filter(|s| !s.trim().is_empty()) {
             expand::expand(app, &self.collection, &mut items, spec, &self.access).await?;
@@ -138,9 +139,9 @@ impl<'a> Ctx<'a> {
     }
 
     /// One record as the response body: serialized, expanded and `fields`-picked.
-    async fn respond(&self, app: &App, row: Map<String, Value>) -> Result<Json<Value>, ApiError> {
+    async fn respond(&self, app: &App, row: Map<String, Value>) -> Result<Answer, ApiError> {
         let mut items = self.render(app, &[row]).await?;
-        Ok(Json(self.pick(items.pop().unwrap_or_default())))
+        Ok(Answer::Record(self.pick(items.pop().unwrap_or_default())))
     }
 
     /// The stored version of a record just written (read where it was written).
@@ -166,6 +167,7 @@ impl<'a> Ctx<'a> {
             record,
             request: self.access.request.clone(),
             done: false,
+            written: None,
         }
     }
 
@@ -173,6 +175,58 @@ impl<'a> Ctx<'a> {
         match self.query.get("fields").and_then(Picker::parse) {
             Some(picker) => picker.apply(&value),
             None => value,
+        }
+    }
+}
+
+/// What a record endpoint answers: the record, 204 for a delete, or, when a request hook
+/// stopped the chain, its own response or an empty 200 (§9.3).
+pub enum Answer {
+    Record(Value),
+    Deleted,
+    Nothing,
+    Written(Written),
+}
+
+impl Answer {
+    /// The answer of a chain a handler stopped or answered itself, if it did.
+    fn stopped(event: &mut RecordRequestEvent) -> Option<Answer> {
+        match event.written.take() {
+            Some(written) => Some(Answer::Written(written)),
+            None if !event.done => Some(Answer::Nothing),
+            None => None,
+        }
+    }
+
+    /// The answer as a batch item's body (`null` when there is none).
+    pub fn into_json(self) -> Value {
+        match self {
+            Answer::Record(value) => value,
+            Answer::Deleted | Answer::Nothing => Value::Null,
+            Answer::Written(w) => serde_json::from_str(&w.body).unwrap_or(Value::String(w.body)),
+        }
+    }
+}
+
+impl IntoResponse for Answer {
+    fn into_response(self) -> Response {
+        match self {
+            Answer::Record(value) => Json(value).into_response(),
+            Answer::Deleted => StatusCode::NO_CONTENT.into_response(),
+            Answer::Nothing => StatusCode::OK.into_response(),
+            Answer::Written(w) => {
+                let status = StatusCode::from_u16(w.status).unwrap_or(StatusCode::OK);
+                let mut response = (status, w.body).into_response();
+                for (name, value) in w.headers {
+                    if let (Ok(name), Ok(value)) = (
+                        header::HeaderName::from_bytes(name.as_bytes()),
+                        header::HeaderValue::from_str(&value),
+                    ) {
+                        response.headers_mut().append(name, value);
+                    }
+                }
+                response
+            }
         }
     }
 }
@@ -223,10 +277,14 @@ pub async fn list(
                 records: rows,
                 request: ctx.access.request.clone(),
                 done: false,
+                written: None,
             };
             hook.trigger(&mut event, &list_action).await?;
+            if let Some(written) = event.written {
+                return Ok(Answer::Written(written).into_response());
+            }
             if !event.done {
-                return Ok(Json(Value::Null).into_response());
+                return Ok(Answer::Nothing.into_response());
             }
             event.records
         } else {
@@ -272,7 +330,7 @@ pub async fn view(
     auth: Auth,
     query: Query,
     headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Answer, ApiError> {
     let ctx = Ctx::new(&app, &collection, auth, query, Method::GET, &headers)?;
     let rule = ctx.access.rule(&ctx.collection.view_rule)?;
     let row = ctx.find_allowed(&app, rule.as_deref(), &id).await?;
@@ -282,8 +340,8 @@ pub async fn view(
     }
     let mut event = ctx.request_event(&app, row);
     hook.trigger(&mut event, &view_action).await?;
-    if !event.done {
-        return Ok(Json(Value::Null));
+    if let Some(answer) = Answer::stopped(&mut event) {
+        return Ok(answer);
     }
     ctx.respond(&app, event.record).await
 }
@@ -295,7 +353,7 @@ pub async fn create(
     query: Query,
     headers: HeaderMap,
     body: Result<Body, ApiError>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Answer, ApiError> {
     let Body(body) = body?;
     let ctx = Ctx::new(&app, &collection, auth, query, Method::POST, &headers)?;
     create_in(&app, ctx, body).await
@@ -306,7 +364,7 @@ pub async fn create_in(
     app: &App,
     mut ctx: Ctx<'_>,
     body: Map<String, Value>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Answer, ApiError> {
     ctx.access.request.body = body.clone();
     let rule = ctx.access.rule(&ctx.collection.create_rule)?;
     let failed = || ApiError::bad_request("Failed to create record.");
@@ -328,8 +386,8 @@ pub async fn create_in(
         .on_record_create_request
         .trigger(&mut event, &create_action)
         .await?;
-    if !event.done {
-        return Ok(Json(Value::Null));
+    if let Some(answer) = Answer::stopped(&mut event) {
+        return Ok(answer);
     }
     let id = text_id(&event.record);
     let stored = ctx.reload(&id, event.record).await?;
@@ -374,6 +432,37 @@ fn list_action(e: &mut RecordsListRequestEvent) -> BoxFuture<'_, HookResult> {
     Box::pin(std::future::ready(Ok(())))
 }
 
+/// An enrich handler's `hide`/`unhide`: hidden fields leave the answer; an unhidden field is
+/// shown even if hidden (never a password or token key); with custom data on, values that
+/// are not fields are shown too.
+fn apply_hidden(
+    collection: &Collection,
+    row: &Map<String, Value>,
+    hidden: &[(String, bool)],
+    custom: bool,
+    item: &mut Value,
+) {
+    let Value::Object(item) = item else {
+        return;
+    };
+    if custom {
+        for (name, value) in row {
+            if collection.field(name).is_none() && !item.contains_key(name) {
+                item.insert(name.clone(), value.clone());
+            }
+        }
+    }
+    for (name, hide) in hidden {
+        if *hide {
+            item.remove(name);
+        } else if let Some(field) = collection.field(name)
+            && !record::never_shown(collection, field)
+        {
+            item.insert(name.clone(), row.get(name).cloned().unwrap_or(Value::Null));
+        }
+    }
+}
+
 fn enriched_action(_: &mut RecordEnrichEvent) -> BoxFuture<'_, HookResult> {
     Box::pin(std::future::ready(Ok(())))
 }
@@ -398,7 +487,7 @@ pub async fn update(
     query: Query,
     headers: HeaderMap,
     body: Result<Body, ApiError>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Answer, ApiError> {
     let Body(body) = body?;
     let ctx = Ctx::new(&app, &collection, auth, query, Method::PATCH, &headers)?;
     update_in(&app, ctx, &id, body).await
@@ -410,7 +499,7 @@ pub async fn update_in(
     mut ctx: Ctx<'_>,
     id: &str,
     body: Map<String, Value>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Answer, ApiError> {
     ctx.access.request.body = body.clone();
     let rule = ctx.access.rule(&ctx.collection.update_rule)?;
     let existing = ctx.find_allowed(app, rule.as_deref(), id).await?;
@@ -429,8 +518,8 @@ pub async fn update_in(
         .on_record_update_request
         .trigger(&mut event, &update_action)
         .await?;
-    if !event.done {
-        return Ok(Json(Value::Null));
+    if let Some(answer) = Answer::stopped(&mut event) {
+        return Ok(answer);
     }
     let stored = ctx.reload(id, event.record).await?;
     ctx.respond(app, stored).await
@@ -442,13 +531,13 @@ pub async fn delete(
     auth: Auth,
     query: Query,
     headers: HeaderMap,
-) -> Result<StatusCode, ApiError> {
+) -> Result<Answer, ApiError> {
     let ctx = Ctx::new(&app, &collection, auth, query, Method::DELETE, &headers)?;
     delete_in(&app, ctx, &id).await
 }
 
 /// Deletes a record as `DELETE …/records/{id}` does, in `ctx.db`.
-pub async fn delete_in(app: &App, ctx: Ctx<'_>, id: &str) -> Result<StatusCode, ApiError> {
+pub async fn delete_in(app: &App, ctx: Ctx<'_>, id: &str) -> Result<Answer, ApiError> {
     let rule = ctx.access.rule(&ctx.collection.delete_rule)?;
     let existing = ctx.find_allowed(app, rule.as_deref(), id).await?;
     let mut event = ctx.request_event(app, existing);
@@ -456,7 +545,10 @@ pub async fn delete_in(app: &App, ctx: Ctx<'_>, id: &str) -> Result<StatusCode, 
         .on_record_delete_request
         .trigger(&mut event, &delete_action)
         .await?;
-    Ok(StatusCode::NO_CONTENT)
+    if let Some(answer) = Answer::stopped(&mut event) {
+        return Ok(answer);
+    }
+    Ok(Answer::Deleted)
 }
 
 /// Maps an engine error: field errors under the operation's message, refusals verbatim.

@@ -110,12 +110,21 @@ impl Event for RecordEvent {
     }
 }
 
+/// A response a request hook wrote itself (`e.json(…)` and friends): it replaces the answer,
+/// as in PocketBase, whether or not the chain went on.
+#[derive(Debug, Clone)]
+pub struct Written {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
 /// The record request events: `onRecordViewRequest`, `onRecordCreateRequest`,
 /// `onRecordUpdateRequest`, `onRecordDeleteRequest`. They run once the request passed its API
 /// rule (and, for writes, validation): `record` is the record to show or store. The default
 /// action performs the write (through the model events above); the answer is built from
 /// `record` after the chain. A chain stopped before the default action writes nothing and
-/// answers `null`.
+/// answers an empty 200 (§9.3).
 pub struct RecordRequestEvent {
     pub app: App,
     pub db: DbHandle,
@@ -128,6 +137,8 @@ pub struct RecordRequestEvent {
     pub(crate) id: String,
     /// Set by the default action.
     pub(crate) done: bool,
+    /// A response written by a handler.
+    pub written: Option<Written>,
 }
 
 impl Event for RecordRequestEvent {
@@ -138,7 +149,7 @@ impl Event for RecordRequestEvent {
 
 /// `onRecordsListRequest`: a page of records passed the list rule and filter; handlers may
 /// change `records` before they are serialized. A chain stopped before the default action
-/// answers `null`.
+/// answers an empty 200 (§9.3).
 pub struct RecordsListRequestEvent {
     pub app: App,
     pub collection: Collection,
@@ -146,6 +157,8 @@ pub struct RecordsListRequestEvent {
     pub request: RequestInfo,
     /// Set by the default action.
     pub(crate) done: bool,
+    /// A response written by a handler.
+    pub written: Option<Written>,
 }
 
 impl Event for RecordsListRequestEvent {
@@ -161,6 +174,10 @@ pub struct RecordEnrichEvent {
     pub collection: Collection,
     pub record: Map<String, Value>,
     pub request: RequestInfo,
+    /// Fields a handler hid (`true`) or unhid (`false`) for this answer (`record.hide()`).
+    pub hidden: Vec<(String, bool)>,
+    /// `record.withCustomData(true)`: values that are not fields are shown too.
+    pub custom_data: bool,
 }
 
 impl Event for RecordEnrichEvent {

@@ -16,7 +16,7 @@ use std::sync::{Arc, RwLock};
 
 pub use events::{
     AppEvent, MailerRecordEvent, RecordAuthEvent, RecordAuthWithOtpEvent, RecordEnrichEvent,
-    RecordEvent, RecordOtpRequestEvent, RecordRequestEvent, RecordsListRequestEvent,
+    RecordEvent, RecordOtpRequestEvent, RecordRequestEvent, RecordsListRequestEvent, Written,
 };
 
 use crate::core::collection::Collection;

@@ -40,50 +40,49 @@ pub fn call(app: &App, db: DbHandle, method: &str, args: Vec<Value>) -> Answer {
         }
         "findRecordsByIds" => {
             let c = collection(app, &text(0))?;
-            let ids: Vec<String> = match args.get(1) {
-                Some(Value::Array(ids)) => ids.iter().map(as_text).collect(),
+            let ids: Vec<Value> = match args.get(1) {
+                Some(Value::Array(ids)) => ids.clone(),
                 _ => Vec::new(),
             };
-            let found = block_on(store::records::by_ids(
-                &store.writer,
-                &c,
-                &ids,
-                &SqlExpr::always(),
-            ))?;
+            if ids.is_empty() {
+                return Ok(json!([]));
+            }
+            let filter = (0..ids.len())
+                .map(|i| format!("id = {{:id{i}}}"))
+                .collect::<Vec<_>>()
+                .join(" || ");
+            let params: Map<String, Value> = ids
+                .into_iter()
+                .enumerate()
+                .map(|(i, id)| (format!("id{i}"), id))
+                .collect();
+            let filter = bind_params(&filter, Some(&Value::Object(params)));
+            let found = find_by_filter(app, &db, &c, &filter, "", 0, 0)?;
             Ok(Value::Array(
                 found.into_iter().map(|r| found_json(&c, r)).collect(),
             ))
         }
-        "findFirstRecordByData" => {
+        "findFirstRecordByData" | "findAuthRecordByEmail" => {
             let c = collection(app, &text(0))?;
-            if c.field(&text(1)).is_none() {
-                return Err(Failure::new(400, format!("no such column: {}", text(1))));
+            let (field, value) = match method {
+                "findAuthRecordByEmail" if !c.is_auth() => {
+                    return Err(Failure::new(
+                        400,
+                        format!("{:?} is not an auth collection", c.name),
+                    ));
+                }
+                "findAuthRecordByEmail" => ("email".to_string(), args.get(1).cloned()),
+                _ => (text(1), args.get(2).cloned()),
+            };
+            if c.field(&field).is_none() {
+                return Err(Failure::new(400, format!("no such column: {field}")));
             }
-            let found = block_on(store::records::find_by_field(
-                &store.read,
-                &c,
-                &text(1),
-                &text(2),
-            ))?;
+            let params = json!({ "value": value.unwrap_or(Value::Null) });
+            let filter = bind_params(&format!("{field} = {{:value}}"), Some(&params));
+            let found = find_by_filter(app, &db, &c, &filter, "", 1, 0)?;
             found
-                .map(|r| found_json(&c, r))
-                .ok_or_else(Failure::no_rows)
-        }
-        "findAuthRecordByEmail" => {
-            let c = collection(app, &text(0))?;
-            if !c.is_auth() {
-                return Err(Failure::new(
-                    400,
-                    format!("{:?} is not an auth collection", c.name),
-                ));
-            }
-            let found = block_on(store::records::find_by_field(
-                &store.read,
-                &c,
-                "email",
-                &text(1),
-            ))?;
-            found
+                .into_iter()
+                .next()
                 .map(|r| found_json(&c, r))
                 .ok_or_else(Failure::no_rows)
         }
@@ -110,7 +109,7 @@ pub fn call(app: &App, db: DbHandle, method: &str, args: Vec<Value>) -> Answer {
                 let number = |i: usize| args.get(i).and_then(Value::as_i64).unwrap_or(0);
                 (text(2), number(3), number(4))
             };
-            let found = find_by_filter(app, &c, &filter, &sort, limit, offset)?;
+            let found = find_by_filter(app, &db, &c, &filter, &sort, limit, offset)?;
             if first {
                 return found
                     .into_iter()
@@ -124,6 +123,9 @@ pub fn call(app: &App, db: DbHandle, method: &str, args: Vec<Value>) -> Answer {
         }
         "countRecords" => {
             let c = collection(app, &text(0))?;
+            if let DbHandle::Tx(_) = db {
+                return Ok(json!(find_by_filter(app, &db, &c, "", "", 0, 0)?.len()));
+            }
             let (_, total) = block_on(store::records::page(
                 &store.read,
                 &c,
@@ -214,7 +216,8 @@ fn save(
         Some(_) => block_on(records::save(app, db.db(app.store()), &c, &id, &record)),
     };
     written.map_err(record_failure)?;
-    Ok(Value::Object(record))
+    // The stored row, with whatever the model hooks changed.
+    Ok(Value::Object(stored(app, db, &c, &id).unwrap_or(record)))
 }
 
 /// Validates `data` as the would-be stored record (the engine's field rules, relation
@@ -271,9 +274,10 @@ fn stored(
 }
 
 /// `$app.findRecordsByFilter`: the filter and sort as a superuser's (hidden fields allowed,
-/// `@request.*` empty), read from the committed data.
+/// `@request.*` empty), read through `db` (a transaction sees its own writes).
 fn find_by_filter(
     app: &App,
+    db: &DbHandle,
     c: &Collection,
     filter: &str,
     sort: &str,
@@ -296,14 +300,13 @@ fn find_by_filter(
     let condition = rules::compile(app, c, &access, None, Some(filter)).map_err(invalid)?;
     let order = rules::order(app, c, &access, sort).map_err(invalid)?;
     let limit = if limit > 0 { limit } else { -1 };
-    let (found, _) = block_on(store::records::page(
-        &app.store().read,
+    let found = block_on(store::records::find_all(
+        db.db(app.store()),
         c,
         &condition,
         &order,
         limit,
         offset.max(0),
-        false,
     ))?;
     Ok(found)
 }

@@ -45,6 +45,10 @@ impl Wake for Flag {
 
 /// Drives `future` to completion on this thread. Workers hold a `Handle::enter()` guard for
 /// their whole life, so tokio timers and sqlx work inside.
+///
+/// When the caller of the running scoped job went away (its future was dropped, e.g. at
+/// shutdown) the wait is abandoned by unwinding to the job's `catch_unwind`: the caller is
+/// blocked until the job ends, and the future may need the very runtime that is stopping.
 pub fn block_on<F: Future>(future: F) -> F::Output {
     let flag = Arc::new(Flag {
         woken: AtomicBool::new(false),
@@ -58,13 +62,21 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
             return value;
         }
         while !flag.woken.swap(false, Ordering::Acquire) {
+            if CANCELLED.with_borrow(|c| c.as_ref().is_some_and(|c| c.load(Ordering::Acquire))) {
+                std::panic::resume_unwind(Box::new(Abandoned));
+            }
             thread::park();
         }
     }
 }
 
+/// The panic payload of an abandoned job (see [`block_on`]).
+pub struct Abandoned;
+
 thread_local! {
     static CURRENT: Cell<Option<(NonNull<qjs::JSContext>, u64)>> = const { Cell::new(None) };
+    /// The running scoped job's "caller went away" flag.
+    static CANCELLED: std::cell::RefCell<Option<Arc<AtomicBool>>> = const { std::cell::RefCell::new(None) };
 }
 
 /// Marks this thread as a worker of pool `pool` whose live context is `ctx`, until the
@@ -100,27 +112,54 @@ pub fn with_ctx<R>(f: impl for<'js> FnOnce(Ctx<'js>) -> R) -> Option<R> {
 /// A job for a worker: boxed, `'static`, run once (or dropped unrun).
 pub type Job = Box<dyn FnOnce() + Send + 'static>;
 
+/// What a scoped job and its caller share.
+struct JobState {
+    done: Mutex<bool>,
+    finished: Condvar,
+    /// Set when the caller stops waiting for the answer.
+    cancelled: Arc<AtomicBool>,
+    /// The worker running the job, to wake it when cancelled.
+    worker: Mutex<Option<Thread>>,
+}
+
 /// Signals its `Waiter` when dropped, i.e. once the job that owns it ran or was dropped.
-struct Done(Arc<(Mutex<bool>, Condvar)>);
+struct Done(Arc<JobState>);
 
 impl Drop for Done {
     fn drop(&mut self) {
-        let (lock, cvar) = &*self.0;
-        *lock.lock().unwrap_or_else(|p| p.into_inner()) = true;
-        cvar.notify_all();
+        CANCELLED.with_borrow_mut(|c| *c = None);
+        *self.0.done.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        self.0.finished.notify_all();
     }
 }
 
 /// Held by the caller of a scoped job: dropping it blocks until the job is finished with
-/// what it borrowed.
-pub struct Waiter(Arc<(Mutex<bool>, Condvar)>);
+/// what it borrowed. If the job is still running then, it is cancelled first, so a wait of
+/// the worker on the caller's runtime cannot hold both forever.
+pub struct Waiter(Arc<JobState>);
+
+impl Waiter {
+    /// Drops the waiter once the job has finished normally.
+    pub fn finished(self) {}
+}
 
 impl Drop for Waiter {
     fn drop(&mut self) {
-        let (lock, cvar) = &*self.0;
-        let mut done = lock.lock().unwrap_or_else(|p| p.into_inner());
+        let state = &self.0;
+        let mut done = state.done.lock().unwrap_or_else(|p| p.into_inner());
+        if !*done {
+            state.cancelled.store(true, Ordering::Release);
+            if let Some(worker) = state
+                .worker
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .as_ref()
+            {
+                worker.unpark();
+            }
+        }
         while !*done {
-            done = cvar.wait(done).unwrap_or_else(|p| p.into_inner());
+            done = state.finished.wait(done).unwrap_or_else(|p| p.into_inner());
         }
     }
 }
@@ -129,11 +168,21 @@ impl Drop for Waiter {
 /// returned [`Waiter`] alive until it no longer needs `f`'s borrows to be valid; since the
 /// waiter blocks on drop until the job has run (or was dropped), the borrows outlive the job.
 pub fn scoped<'a>(f: impl FnOnce() + Send + 'a) -> (Job, Waiter) {
-    let state = Arc::new((Mutex::new(false), Condvar::new()));
+    let state = Arc::new(JobState {
+        done: Mutex::new(false),
+        finished: Condvar::new(),
+        cancelled: Arc::new(AtomicBool::new(false)),
+        worker: Mutex::new(None),
+    });
     let done = Done(Arc::clone(&state));
     let job: Box<dyn FnOnce() + Send + 'a> = Box::new(move || {
+        let state = Arc::clone(&done.0);
+        *state.worker.lock().unwrap_or_else(|p| p.into_inner()) = Some(thread::current());
+        CANCELLED.with_borrow_mut(|c| *c = Some(Arc::clone(&state.cancelled)));
         let _done = done;
-        f();
+        if !state.cancelled.load(Ordering::Acquire) {
+            f();
+        }
     });
     // SAFETY: only the lifetime is changed. The job's borrows stay valid while it can run:
     // the `Waiter` (which the caller holds across its wait, in the same scope as the

@@ -74,11 +74,12 @@ fn api_error(status: StatusCode, message: &str) -> ApiError {
         return ApiError::new(status, message);
     }
     let fallback = match status.as_u16() {
+        400 | 500 => GENERIC,
         404 => "The requested resource wasn't found.",
         403 => "You are not allowed to perform this request.",
         401 => "Missing or invalid authentication.",
-        429 => "Too Many Requests.",
-        _ => GENERIC,
+        // Other statuses fall back to their reason phrase (`I'm a teapot.`), as PocketBase's.
+        _ => status.canonical_reason().unwrap_or(GENERIC),
     };
     ApiError::new(status, fallback)
 }

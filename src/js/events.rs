@@ -12,7 +12,7 @@ use crate::filter::sql::RequestInfo;
 use crate::hooks::{
     AppEvent, Event, HookResult, MailerRecordEvent, Next, RecordAuthEvent, RecordAuthWithOtpEvent,
     RecordEnrichEvent, RecordEvent, RecordOtpRequestEvent, RecordRequestEvent,
-    RecordsListRequestEvent,
+    RecordsListRequestEvent, Written,
 };
 use crate::js::bridge::{self, Continuation};
 use crate::js::{errors, host, pool};
@@ -168,9 +168,36 @@ impl JsEvent for RecordEvent {
     }
 }
 
+/// A response a request hook wrote (`e.json(...)`), from the prelude's `__written`.
+fn take_written(changed: &mut Map<String, Value>) -> Option<Written> {
+    let Some(Value::Object(w)) = changed.remove("written") else {
+        return None;
+    };
+    let headers = w
+        .get("headers")
+        .and_then(Value::as_array)
+        .map(|pairs| {
+            pairs
+                .iter()
+                .filter_map(|p| Some((p[0].as_str()?.to_string(), p[1].as_str()?.to_string())))
+                .collect()
+        })
+        .unwrap_or_default();
+    Some(Written {
+        status: w.get("status").and_then(Value::as_u64).unwrap_or(200) as u16,
+        headers,
+        body: w
+            .get("body")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string(),
+    })
+}
+
 impl JsEvent for RecordRequestEvent {
     fn export(&self) -> Map<String, Value> {
         let mut out = Map::new();
+        out.insert("kind".into(), json!("request"));
         out.insert("collection".into(), json!(self.collection.id));
         out.insert("record".into(), Value::Object(self.record.clone()));
         out.insert("requestInfo".into(), request_json(&self.request));
@@ -178,6 +205,9 @@ impl JsEvent for RecordRequestEvent {
     }
     fn import(&mut self, mut changed: Map<String, Value>) {
         take_record(&mut changed, &mut self.record);
+        if let Some(written) = take_written(&mut changed) {
+            self.written = Some(written);
+        }
     }
     fn db(&self) -> DbHandle {
         self.db.clone()
@@ -187,6 +217,7 @@ impl JsEvent for RecordRequestEvent {
 impl JsEvent for RecordsListRequestEvent {
     fn export(&self) -> Map<String, Value> {
         let mut out = Map::new();
+        out.insert("kind".into(), json!("request"));
         out.insert("collection".into(), json!(self.collection.id));
         out.insert(
             "records".into(),
@@ -196,6 +227,9 @@ impl JsEvent for RecordsListRequestEvent {
         out
     }
     fn import(&mut self, mut changed: Map<String, Value>) {
+        if let Some(written) = take_written(&mut changed) {
+            self.written = Some(written);
+        }
         if let Some(Value::Array(items)) = changed.remove("records") {
             self.records = items
                 .into_iter()
@@ -211,6 +245,7 @@ impl JsEvent for RecordsListRequestEvent {
 impl JsEvent for RecordEnrichEvent {
     fn export(&self) -> Map<String, Value> {
         let mut out = Map::new();
+        out.insert("kind".into(), json!("enrich"));
         out.insert("collection".into(), json!(self.collection.id));
         out.insert("record".into(), Value::Object(self.record.clone()));
         out.insert("requestInfo".into(), request_json(&self.request));
@@ -218,6 +253,13 @@ impl JsEvent for RecordEnrichEvent {
     }
     fn import(&mut self, mut changed: Map<String, Value>) {
         take_record(&mut changed, &mut self.record);
+        self.custom_data = changed.remove("custom") == Some(Value::Bool(true));
+        if let Some(Value::Object(hidden)) = changed.remove("hidden") {
+            self.hidden = hidden
+                .into_iter()
+                .map(|(name, hide)| (name, hide == Value::Bool(true)))
+                .collect();
+        }
     }
 }
 

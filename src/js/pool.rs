@@ -175,7 +175,7 @@ impl Pool {
             Err(TrySendError::Disconnected(_)) => return Err(PoolError::Stopped),
         }
         let outcome = rx.await;
-        drop(waiter);
+        waiter.finished();
         outcome.map_err(|_| PoolError::Stopped)?
     }
 
@@ -198,7 +198,11 @@ impl Pool {
 fn top_level<R>(timeout: Duration, f: impl FnOnce() -> R) -> Result<R, PoolError> {
     DEADLINE.set(Some(Instant::now() + timeout));
     INTERRUPTED.set(false);
-    let outcome = catch_unwind(AssertUnwindSafe(f)).map_err(|_| PoolError::Panicked);
+    let outcome = catch_unwind(AssertUnwindSafe(f)).map_err(|_| {
+        // Unwinding through JS frames leaves the runtime suspect: rebuild it.
+        poison();
+        PoolError::Panicked
+    });
     DEADLINE.set(None);
     outcome
 }

@@ -347,16 +347,18 @@
   // ---- events -----------------------------------------------------------------------
   // Every event exposes e.app (bound to the event's transaction), e.next() and the data of
   // its kind; `exportEvent` gives back what a handler may change.
+  // PocketBase's RequestInfo (a method on request events, a field on onRecordEnrich).
   function requestInfoOf(info) {
-    if (!info) return undefined;
-    return () => ({
+    const auth = info.auth ? recordFrom(info.auth.collection, info.auth.record, true) : null;
+    return {
       query: info.query || {},
       headers: info.headers || {},
       body: info.body || {},
-      auth: info.auth ? recordFrom(info.auth.collection, info.auth.record, true) : null,
+      auth,
       method: info.method || "",
       context: info.context || "default",
-    });
+      hasSuperuserAuth: () => !!(auth && auth.isSuperuser()),
+    };
   }
 
   function wrapEvent(data, next) {
@@ -365,9 +367,25 @@
     if ("record" in data) e.record = data.record ? recordFrom(e.collection, data.record, !data.isNew) : null;
     if (data.records) e.records = data.records.map((r) => recordFrom(e.collection, r, true));
     if (data.requestInfo) {
-      e.requestInfo = requestInfoOf(data.requestInfo);
-      e.auth = e.requestInfo().auth;
-      e.hasSuperuserAuth = () => !!(e.auth && e.auth.isSuperuser());
+      const info = requestInfoOf(data.requestInfo);
+      e.requestInfo = data.kind === "enrich" ? info : () => info;
+      e.auth = info.auth;
+      e.hasSuperuserAuth = () => info.hasSuperuserAuth();
+    }
+    if (data.kind === "request") {
+      // A request hook may answer itself; its response replaces the endpoint's (§9.3).
+      const write = (status, type, body, extra) => {
+        if (e.__written) return;
+        const headers = type ? [["Content-Type", type]] : [];
+        Object.defineProperty(e, "__written", { value: { status, headers: headers.concat(extra || []), body }, configurable: true });
+      };
+      e.json = (status, v) => write(status, "application/json", JSON.stringify(v === undefined ? null : v));
+      e.string = (status, t) => write(status, "text/plain; charset=utf-8", String(t));
+      e.html = (status, t) => write(status, "text/html; charset=utf-8", String(t));
+      e.noContent = (status) => write(status, "", "");
+      e.redirect = (status, to) => write(status, "", "", [["Location", String(to)]]);
+      e.written = () => !!e.__written;
+      e.error = (status, message, errData) => { throw errorFor(status, message, errData); };
     }
     for (const key of ["password", "token", "authMethod", "type", "meta"]) if (key in data) e[key] = data[key];
     if (data.otp) e.otp = recordFrom(data.otp.collection, data.otp.record, true);
@@ -382,9 +400,12 @@
   function exportEvent(e) {
     const out = {};
     if (e.record !== undefined) out.record = e.record ? e.record.__d : null;
+    if (e.record && Object.keys(e.record.__hidden).length) out.hidden = e.record.__hidden;
+    if (e.record && e.record.__custom) out.custom = true;
     if (e.records) out.records = e.records.map((r) => r.__d);
     for (const key of ["password", "token", "meta"]) if (key in e) out[key] = e[key];
     if (e.message) out.message = Object.assign({}, e.message);
+    if (e.__written) out.written = e.__written;
     return out;
   }
 
@@ -398,89 +419,92 @@
   }
 
   // ---- route events (§9.4) ------------------------------------------------------------
-  function routeEvent(data) {
-    const response = { status: 0, headers: [], body: "", written: false };
-    const headerGet = (name) => {
-      const v = data.headers[String(name).toLowerCase()];
-      return v ? v[0] : "";
-    };
-    const write = (status, type, body) => {
-      if (response.written) return;
-      response.status = status;
-      response.body = body;
-      response.written = true;
-      if (type && !response.headers.some(([k]) => k.toLowerCase() === "content-type")) response.headers.push(["Content-Type", type]);
-    };
-    const url = new URLish(data.url);
-    const e = {
-      app: makeApp(0),
-      auth: data.auth ? recordFrom(data.auth.collection, data.auth.record, true) : null,
-      request: {
-        method: data.method,
-        url,
-        host: data.host,
-        remoteAddr: data.remoteIP,
-        header: { get: headerGet, values: (n) => data.headers[String(n).toLowerCase()] || [] },
-        pathValue: (name) => (data.pathParams[name] == null ? "" : data.pathParams[name]),
-        body: data.body,
-      },
-      response: {
-        header: () => ({
-          set: (k, v) => { response.headers = response.headers.filter(([n]) => n.toLowerCase() !== String(k).toLowerCase()); response.headers.push([String(k), String(v)]); },
-          add: (k, v) => { response.headers.push([String(k), String(v)]); },
-          get: (k) => { const h = response.headers.find(([n]) => n.toLowerCase() === String(k).toLowerCase()); return h ? h[1] : ""; },
-          del: (k) => { response.headers = response.headers.filter(([n]) => n.toLowerCase() !== String(k).toLowerCase()); },
-        }),
-      },
-      requestInfo: () => ({
-        query: data.query,
-        headers: data.headerInfo,
-        body: data.parsedBody,
-        auth: e.auth,
-        method: data.method,
-        context: "default",
-      }),
-      hasSuperuserAuth: () => !!(e.auth && e.auth.isSuperuser()),
-      realIP: () => data.realIP,
-      remoteIP: () => data.remoteIP,
-      isTLS: () => false,
-      json: (status, value) => write(status, "application/json", JSON.stringify(value === undefined ? null : value)),
-      string: (status, text) => write(status, "text/plain; charset=utf-8", String(text)),
-      html: (status, text) => write(status, "text/html; charset=utf-8", String(text)),
-      xml: (status, text) => write(status, "application/xml; charset=utf-8", String(text)),
-      blob: (status, type, bytes) => write(status, type, typeof bytes === "string" ? bytes : String.fromCharCode.apply(null, bytes)),
-      noContent: (status) => write(status, "", ""),
-      redirect: (status, to) => { response.headers.push(["Location", String(to)]); write(status, "", ""); },
-      error: (status, message, errData) => { throw errorFor(status, message, errData); },
-      badRequestError: (m, d) => new BadRequestError(m, d),
-      notFoundError: (m, d) => new NotFoundError(m, d),
-      forbiddenError: (m, d) => new ForbiddenError(m, d),
-      unauthorizedError: (m, d) => new UnauthorizedError(m, d),
-      tooManyRequestsError: (m, d) => new TooManyRequestsError(m, d),
-      internalServerError: (m, d) => new InternalServerError(m, d),
-      bindBody: (target) => {
-        const body = data.parsedBody || {};
-        const keys = Object.keys(target);
-        for (const key of keys.length ? keys : Object.keys(body)) if (key in body) target[key] = body[key];
-        return target;
-      },
-      setCookie: (c) => {
-        let text = c.name + "=" + (c.value || "");
-        if (c.path) text += "; Path=" + c.path;
-        if (c.domain) text += "; Domain=" + c.domain;
-        if (c.maxAge) text += "; Max-Age=" + c.maxAge;
-        if (c.secure) text += "; Secure";
-        if (c.httpOnly) text += "; HttpOnly";
-        if (c.sameSite) text += "; SameSite=" + ({ 1: "Default", 2: "Lax", 3: "Strict", 4: "None" }[c.sameSite] || c.sameSite);
-        response.headers.push(["Set-Cookie", text]);
-      },
-      written: () => response.written,
-      status: () => response.status,
-      get: (k) => store.get(k),
-      set: (k, v) => store.set(k, v),
-    };
-    const store = new Map();
-    return { e, response };
+  // The request event of routes and middlewares: state in two hidden fields, methods on the
+  // prototype (one object per request, no closures).
+  const responseHeaders = (r) => ({
+    set: (k, v) => { r.headers = r.headers.filter(([n]) => n.toLowerCase() !== String(k).toLowerCase()); r.headers.push([String(k), String(v)]); },
+    add: (k, v) => { r.headers.push([String(k), String(v)]); },
+    get: (k) => { const h = r.headers.find(([n]) => n.toLowerCase() === String(k).toLowerCase()); return h ? h[1] : ""; },
+    del: (k) => { r.headers = r.headers.filter(([n]) => n.toLowerCase() !== String(k).toLowerCase()); },
+  });
+
+  class RequestEvent {
+    constructor(data) {
+      Object.defineProperty(this, "__d", { value: data });
+      Object.defineProperty(this, "__r", { value: { status: 0, headers: [], body: "", written: false } });
+      Object.defineProperty(this, "__s", { value: new Map() });
+      this.app = $app;
+      this.auth = data.auth ? recordFrom(data.auth.collection, data.auth.record, true) : null;
+      const r = this.__r;
+      this.request = new Request(data);
+      this.response = { header: () => responseHeaders(r) };
+    }
+    __write(status, type, body) {
+      const r = this.__r;
+      if (r.written) return;
+      r.status = status;
+      r.body = body;
+      r.written = true;
+      if (type && !r.headers.some(([k]) => k.toLowerCase() === "content-type")) r.headers.push(["Content-Type", type]);
+    }
+    requestInfo() {
+      const d = this.__d;
+      const auth = this.auth;
+      return { query: d.query, headers: d.headerInfo, body: d.parsedBody, auth, method: d.method, context: "default",
+        hasSuperuserAuth: () => !!(auth && auth.isSuperuser()) };
+    }
+    hasSuperuserAuth() { return !!(this.auth && this.auth.isSuperuser()); }
+    realIP() { return this.__d.realIP; }
+    remoteIP() { return this.__d.remoteIP; }
+    isTLS() { return false; }
+    json(status, value) { this.__write(status, "application/json", JSON.stringify(value === undefined ? null : value)); }
+    string(status, text) { this.__write(status, "text/plain; charset=utf-8", String(text)); }
+    html(status, text) { this.__write(status, "text/html; charset=utf-8", String(text)); }
+    xml(status, text) { this.__write(status, "application/xml; charset=utf-8", String(text)); }
+    blob(status, type, bytes) { this.__write(status, type, typeof bytes === "string" ? bytes : helpers.toString(bytes)); }
+    noContent(status) { this.__write(status, "", ""); }
+    redirect(status, to) { this.__r.headers.push(["Location", String(to)]); this.__write(status, "", ""); }
+    error(status, message, errData) { throw errorFor(status, message, errData); }
+    badRequestError(m, d) { return new BadRequestError(m, d); }
+    notFoundError(m, d) { return new NotFoundError(m, d); }
+    forbiddenError(m, d) { return new ForbiddenError(m, d); }
+    unauthorizedError(m, d) { return new UnauthorizedError(m, d); }
+    tooManyRequestsError(m, d) { return new TooManyRequestsError(m, d); }
+    internalServerError(m, d) { return new InternalServerError(m, d); }
+    bindBody(target) {
+      const body = this.__d.parsedBody || {};
+      const keys = Object.keys(target);
+      for (const key of keys.length ? keys : Object.keys(body)) if (key in body) target[key] = body[key];
+      return target;
+    }
+    setCookie(c) {
+      let text = c.name + "=" + (c.value || "");
+      if (c.path) text += "; Path=" + c.path;
+      if (c.domain) text += "; Domain=" + c.domain;
+      if (c.maxAge) text += "; Max-Age=" + c.maxAge;
+      if (c.secure) text += "; Secure";
+      if (c.httpOnly) text += "; HttpOnly";
+      if (c.sameSite) text += "; SameSite=" + ({ 1: "Default", 2: "Lax", 3: "Strict", 4: "None" }[c.sameSite] || c.sameSite);
+      this.__r.headers.push(["Set-Cookie", text]);
+    }
+    written() { return this.__r.written; }
+    status() { return this.__r.status; }
+    get(k) { return this.__s.get(k); }
+    set(k, v) { this.__s.set(k, v); }
+  }
+
+  class Request {
+    constructor(data) {
+      Object.defineProperty(this, "__d", { value: data });
+      this.method = data.method;
+      this.host = data.host;
+      this.remoteAddr = data.remoteIP;
+      this.body = data.body;
+      this.header = { get: (n) => { const v = data.headers[String(n).toLowerCase()]; return v ? v[0] : ""; },
+        values: (n) => data.headers[String(n).toLowerCase()] || [] };
+    }
+    get url() { return new URLish(this.__d.url); }
+    pathValue(name) { const v = this.__d.pathParams[name]; return v == null ? "" : v; }
   }
 
   class URLish {
@@ -510,16 +534,30 @@
     const next = () => {
       const fn = fns[i++];
       if (!fn) return undefined;
-      return fn(e);
+      return callHandler(fn, e);
     };
     e.next = next;
     return next();
   }
 
+  // A handler may also *return* an error (PocketBase's Go handlers return theirs).
+  function callHandler(fn, e) {
+    const result = fn(e);
+    if (result instanceof Error) throw result;
+    return result;
+  }
+
+  // Once a response is written, a later error is only logged (PocketBase cannot take a
+  // written response back either).
   function runRoute(fns, data) {
-    const { e, response } = routeEvent(data);
-    runChain(fns, e);
-    return JSON.stringify(response);
+    const e = new RequestEvent(data);
+    try {
+      runChain(fns, e);
+    } catch (err) {
+      if (!e.__r.written) throw err;
+      host.log("error", "error after the response was written: " + String(err && err.message || err), "[]");
+    }
+    return JSON.stringify(e.__r);
   }
 
   // ---- $apis middlewares --------------------------------------------------------------
@@ -532,7 +570,7 @@
       return e.next();
     },
     requireSuperuserAuth: () => (e) => {
-      if (!e.auth) throw new UnauthorizedError("The request requires superuser authorization token.");
+      if (!e.auth) throw new UnauthorizedError("The request requires valid record authorization token.");
       if (!e.auth.isSuperuser()) throw new ForbiddenError("The authorized record is not allowed to perform this action.");
       return e.next();
     },
@@ -593,6 +631,10 @@
   };
   $os.exec = $os.cmd;
   const $http = { send: (options) => native("http.send", options || {}) };
+  const process = {
+    env: new Proxy({}, { get: (_, key) => (typeof key === "string" ? native("os.getenv", key) || undefined : undefined) }),
+    argv: [],
+  };
 
   // ---- helpers ------------------------------------------------------------------------
   const helpers = {
@@ -609,13 +651,13 @@
   Object.assign(globalThis, helpers, {
     ApiError, BadRequestError, NotFoundError, ForbiddenError, UnauthorizedError, TooManyRequestsError,
     InternalServerError, ValidationError, Middleware, Field, Record, Collection, DynamicModel, DateTime, MailerMessage,
-    $apis, $security, $filepath, $os, $http, console, __hooks: host.hooksDir,
+    $apis, $security, $filepath, $os, $http, process, console, __hooks: host.hooksDir,
     require: requireFrom(host.hooksDir),
   });
   for (const [name, type] of Object.entries(fieldTypes)) globalThis[name] = fieldClass(type);
   Object.defineProperty(globalThis, "$app", { value: makeApp(0), writable: true, configurable: true });
   // Internal entry points for the host (not part of PocketBase's API).
   Object.defineProperty(globalThis, "__satchel", {
-    value: { wrapEvent, exportEvent, describeError, errorFor, runRoute, makeApp, requireFrom },
+    value: { wrapEvent, exportEvent, describeError, errorFor, runRoute, makeApp, requireFrom, callHandler },
   });
 })(globalThis);

@@ -261,6 +261,43 @@ fn api_json_sql(collection: &Collection, visibility: Visibility, viewer: Option<
     }
 }
 
+/// The records matching `filter` in `order` (`limit` < 0: all), read where `db` says: a
+/// transaction sees its own writes (`$app` bound to a transaction in hooks).
+pub async fn find_all(
+    db: Db<'_>,
+    collection: &Collection,
+    filter: &SqlExpr,
+    order: &SqlExpr,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<Map<String, Value>>, sqlx::Error> {
+    let tx = match db {
+        Db::Shared(store) => {
+            return page(&store.read, collection, filter, order, limit, offset, false)
+                .await
+                .map(|(items, _)| items);
+        }
+        Db::Tx(tx) => tx,
+    };
+    let order_sql = if order.sql.is_empty() {
+        String::new()
+    } else {
+        format!(" ORDER BY {}", order.sql)
+    };
+    let sql = select_sql(
+        collection,
+        &format!("({})", filter.sql),
+        &format!("{order_sql} LIMIT ? OFFSET ?"),
+    );
+    let mut params = filter.params.clone();
+    params.extend(order.params.iter().cloned());
+    let query = bind_params(sqlx::query(sql.into_query()), &params)
+        .bind(limit)
+        .bind(offset);
+    let rows = query.fetch_all(&mut **tx.lock().await).await?;
+    rows.iter().map(|row| decode(collection, row)).collect()
+}
+
 /// The record `id` if it also matches `filter`.
 pub async fn find_matching(
     db: Db<'_>,

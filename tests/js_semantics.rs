@@ -1,0 +1,278 @@
+//! PocketBase's JSVM semantics that are easy to get subtly wrong: enrich visibility and
+//! custom data, `requestInfo` shapes, returned errors, errors after a written response,
+//! default messages, request hooks answering themselves, `$app.save` seeing model-hook
+//! changes, reads inside `runInTransaction`, and shutdown with a JS job in flight.
+
+mod common;
+
+use serde_json::{Value, json};
+
+use common::TestServer;
+
+async fn posts(server: &TestServer, admin: &str) {
+    let body = json!({"name": "posts", "type": "base", "listRule": "", "viewRule": "", "createRule": "",
+        "updateRule": "", "deleteRule": "",
+        "fields": [{"name": "title", "type": "text"}, {"name": "role", "type": "text"},
+                   {"name": "score", "type": "number"}, {"name": "seen", "type": "text"}]});
+    let res = server
+        .post("/api/collections", Some(admin), &body.to_string())
+        .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+}
+
+async fn create(server: &TestServer, token: Option<&str>, body: Value) -> common::Response {
+    server
+        .post("/api/collections/posts/records", token, &body.to_string())
+        .await
+}
+
+/// PocketBase's own "Hide/unhide fields" example (js-records docs), as-is.
+const ENRICH_DOCS: &str = r#"
+onRecordEnrich((e) => {
+    // hide one or more fields
+    e.record.hide("role")
+
+    // add new custom field for registered users
+    if (e.requestInfo.auth?.collection()?.name == "users") {
+        e.record.withCustomData(true) // for security requires explicitly allowing it
+        e.record.set("computedScore", e.record.get("score") * e.requestInfo.auth.get("base"))
+    }
+
+    e.next()
+}, "posts")
+"#;
+
+#[tokio::test]
+async fn enrich_hides_fields_and_adds_custom_data_as_documented() {
+    let server = TestServer::start_hooks(&[("enrich.pb.js", ENRICH_DOCS)]).await;
+    let admin = server.superuser_token().await;
+    posts(&server, &admin).await;
+    let patch = json!({"fields": [{"name": "base", "type": "number"}]});
+    let users = server
+        .get("/api/collections/users", Some(&admin))
+        .await
+        .json();
+    let mut fields = users["fields"].as_array().cloned().unwrap_or_default();
+    fields.extend(patch["fields"].as_array().cloned().unwrap_or_default());
+    server
+        .patch_collection(&admin, "users", json!({"fields": fields}))
+        .await;
+    let user_id = server
+        .create_user(&admin, "u@example.com", "pass-123456", true)
+        .await;
+    let res = server
+        .patch(
+            &format!("/api/collections/users/records/{user_id}"),
+            Some(&admin),
+            r#"{"base": 10}"#,
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    let user = server.user_token("u@example.com", "pass-123456").await;
+
+    let guest = create(
+        &server,
+        None,
+        json!({"title": "t", "role": "admin", "score": 4}),
+    )
+    .await;
+    assert_eq!(guest.status, 200, "{}", guest.body);
+    let body = guest.json();
+    assert!(body.get("role").is_none(), "{body}");
+    assert!(body.get("computedScore").is_none(), "{body}");
+    assert_eq!(body["title"], "t");
+
+    let id = body["id"].as_str().unwrap().to_string();
+    let viewed = server
+        .get(&format!("/api/collections/posts/records/{id}"), Some(&user))
+        .await
+        .json();
+    assert!(viewed.get("role").is_none(), "{viewed}");
+    assert_eq!(viewed["computedScore"], 40);
+}
+
+#[tokio::test]
+async fn request_info_exposes_has_superuser_auth() {
+    let hook = r#"
+routerAdd("GET", "/api/info", (e) => e.json(200, {
+  route: typeof e.requestInfo().hasSuperuserAuth,
+  value: e.requestInfo().hasSuperuserAuth(),
+}));
+onRecordCreateRequest((e) => {
+  e.record.set("seen", String(e.requestInfo().hasSuperuserAuth()));
+  return e.next();
+}, "posts");
+"#;
+    let server = TestServer::start_hooks(&[("info.pb.js", hook)]).await;
+    let admin = server.superuser_token().await;
+    posts(&server, &admin).await;
+    let res = server.get("/api/info", Some(&admin)).await;
+    assert_eq!(res.json(), json!({"route": "function", "value": true}));
+    let res = create(&server, Some(&admin), json!({"title": "a"})).await;
+    assert_eq!(res.json()["seen"], "true");
+    let res = create(&server, None, json!({"title": "a"})).await;
+    assert_eq!(res.json()["seen"], "false");
+}
+
+#[tokio::test]
+async fn errors_returned_written_late_or_without_message_answer_as_pocketbase() {
+    let hook = r#"
+routerAdd("GET", "/api/returned", (e) => e.badRequestError("returned"));
+routerAdd("GET", "/api/returned-class", (e) => { return new NotFoundError("gone"); });
+routerAdd("GET", "/api/late", (e) => { e.json(200, { written: true }); throw new BadRequestError("too late"); });
+routerAdd("GET", "/api/teapot", (e) => { throw new ApiError(418); });
+routerAdd("GET", "/api/unavailable", (e) => { throw new ApiError(503, ""); });
+routerAdd("GET", "/api/super", (e) => e.string(200, "ok"), $apis.requireSuperuserAuth());
+"#;
+    let server = TestServer::start_hooks(&[("errors.pb.js", hook)]).await;
+    let cases: [(&str, u16, Value); 6] = [
+        (
+            "/api/returned",
+            400,
+            json!({"data": {}, "message": "Returned.", "status": 400}),
+        ),
+        (
+            "/api/returned-class",
+            404,
+            json!({"data": {}, "message": "Gone.", "status": 404}),
+        ),
+        ("/api/late", 200, json!({"written": true})),
+        (
+            "/api/teapot",
+            418,
+            json!({"data": {}, "message": "I'm a teapot.", "status": 418}),
+        ),
+        (
+            "/api/unavailable",
+            503,
+            json!({"data": {}, "message": "Service Unavailable.", "status": 503}),
+        ),
+        (
+            "/api/super",
+            401,
+            json!({"data": {}, "message": "The request requires valid record authorization token.", "status": 401}),
+        ),
+    ];
+    for (path, status, body) in cases {
+        let res = server.get(path, None).await;
+        assert_eq!((res.status, res.json()), (status, body), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn request_hooks_may_answer_themselves_or_answer_nothing() {
+    let hook = r#"
+onRecordCreateRequest((e) => {
+  const title = e.record.get("title");
+  if (title === "teapot") return e.json(418, { short: "and stout" });
+  if (title === "silent") return;
+  return e.next();
+}, "posts");
+onRecordsListRequest((e) => {
+  if (e.requestInfo().query.plain === "1") return e.string(200, "plain list");
+  return e.next();
+}, "posts");
+"#;
+    let server = TestServer::start_hooks(&[("answer.pb.js", hook)]).await;
+    let admin = server.superuser_token().await;
+    posts(&server, &admin).await;
+    let res = create(&server, None, json!({"title": "teapot"})).await;
+    assert_eq!(
+        (res.status, res.json()),
+        (418, json!({"short": "and stout"}))
+    );
+    let res = create(&server, None, json!({"title": "silent"})).await;
+    assert_eq!((res.status, res.body.as_str()), (200, ""));
+    let res = create(&server, None, json!({"title": "stored"})).await;
+    assert_eq!(res.json()["title"], "stored");
+    let list = server
+        .get("/api/collections/posts/records", None)
+        .await
+        .json();
+    assert_eq!(
+        list["totalItems"], 1,
+        "only the one that reached the default action"
+    );
+    let res = server
+        .get("/api/collections/posts/records?plain=1", None)
+        .await;
+    assert_eq!((res.status, res.body.as_str()), (200, "plain list"));
+    assert_eq!(
+        res.header("content-type"),
+        Some("text/plain; charset=utf-8")
+    );
+}
+
+#[tokio::test]
+async fn app_save_sees_model_hook_changes_and_transactions_see_their_writes() {
+    let hook = r#"
+onRecordCreate((e) => { e.record.set("seen", "by hook"); e.next(); }, "posts");
+routerAdd("POST", "/api/save", (e) => {
+  const r = new Record($app.findCollectionByNameOrId("posts"), { title: "from route" });
+  $app.save(r);
+  return e.json(200, { seen: r.get("seen"), id: r.id !== "" });
+});
+routerAdd("POST", "/api/tx", (e) => {
+  let seen = {};
+  $app.runInTransaction((txApp) => {
+    const r = new Record(txApp.findCollectionByNameOrId("posts"), { title: "in tx" });
+    txApp.save(r);
+    seen = {
+      count: txApp.countRecords("posts"),
+      filter: txApp.findRecordsByFilter("posts", "title = {:t}", "", 10, 0, { t: "in tx" }).length,
+      first: txApp.findFirstRecordByFilter("posts", "title = 'in tx'").get("title"),
+      data: txApp.findFirstRecordByData("posts", "title", "in tx").id === r.id,
+      ids: txApp.findRecordsByIds("posts", [r.id]).length,
+      outside: $app.countRecords("posts"),
+    };
+  });
+  return e.json(200, seen);
+});
+"#;
+    let server = TestServer::start_hooks(&[("save.pb.js", hook)]).await;
+    let admin = server.superuser_token().await;
+    posts(&server, &admin).await;
+    let res = server.post("/api/save", None, "{}").await;
+    assert_eq!(res.json(), json!({"seen": "by hook", "id": true}));
+    let started = std::time::Instant::now();
+    let res = server.post("/api/tx", None, "{}").await;
+    assert_eq!(
+        res.json(),
+        json!({"count": 2, "filter": 1, "first": "in tx", "data": true, "ids": 1, "outside": 1}),
+        "{}",
+        res.body
+    );
+    assert!(
+        started.elapsed().as_secs() < 2,
+        "no read waits for the writer"
+    );
+    assert_eq!(
+        server
+            .get("/api/collections/posts/records", None)
+            .await
+            .json()["totalItems"],
+        2
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopping_with_a_mailer_hook_in_flight_does_not_hang() {
+    let hook = r#"
+onMailerRecordPasswordResetSend((e) => { sleep(200); e.next(); });
+"#;
+    let server = TestServer::start_hooks(&[("mail.pb.js", hook)]).await;
+    let admin = server.superuser_token().await;
+    server
+        .create_user(&admin, "r@example.com", "pass-123456", true)
+        .await;
+    let res = server
+        .post(
+            "/api/collections/users/request-password-reset",
+            None,
+            r#"{"email":"r@example.com"}"#,
+        )
+        .await;
+    assert_eq!(res.status, 204);
+    let stopped = tokio::time::timeout(std::time::Duration::from_secs(20), server.stop()).await;
+    assert!(stopped.is_ok(), "the server stopped");
+}
