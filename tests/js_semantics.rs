@@ -276,3 +276,66 @@ onMailerRecordPasswordResetSend((e) => { sleep(200); e.next(); });
     let stopped = tokio::time::timeout(std::time::Duration::from_secs(20), server.stop()).await;
     assert!(stopped.is_ok(), "the server stopped");
 }
+
+#[tokio::test]
+async fn collection_hooks_wrap_collection_changes() {
+    let hook = r#"
+onCollectionCreate((e) => {
+  if (e.collection.name === "forbidden") throw new BadRequestError("no such name");
+  e.collection.listRule = "";
+  e.next();
+  $app.store().set("created", e.collection.id !== "");
+});
+onCollectionAfterUpdateSuccess((e) => {
+  $app.store().set("renamed", e.collection.original().name + " -> " + e.collection.name);
+});
+onCollectionDelete((e) => { $app.store().set("deleted", e.collection.name); e.next(); }, "renamed");
+routerAdd("GET", "/api/seen", (e) => e.json(200, $app.store().getAll()));
+"#;
+    let server = TestServer::start_hooks(&[("collections.pb.js", hook)]).await;
+    let admin = server.superuser_token().await;
+    let res = server
+        .post(
+            "/api/collections",
+            Some(&admin),
+            r#"{"name":"forbidden","type":"base"}"#,
+        )
+        .await;
+    assert_eq!(
+        (res.status, res.json()),
+        (
+            400,
+            json!({"data": {}, "message": "No such name.", "status": 400})
+        )
+    );
+    let res = server
+        .post(
+            "/api/collections",
+            Some(&admin),
+            r#"{"name":"things","type":"base"}"#,
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    assert_eq!(
+        res.json()["listRule"],
+        "",
+        "the handler's change was stored"
+    );
+    let res = server
+        .patch(
+            "/api/collections/things",
+            Some(&admin),
+            r#"{"name":"renamed"}"#,
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    let res = server
+        .delete("/api/collections/renamed", Some(&admin))
+        .await;
+    assert_eq!(res.status, 204, "{}", res.body);
+    let seen = server.get("/api/seen", None).await.json();
+    assert_eq!(
+        seen,
+        json!({"created": true, "renamed": "things -> renamed", "deleted": "renamed"})
+    );
+}

@@ -242,5 +242,6 @@ fn edge_error(err: CollectionError, message: &str) -> ApiError {
             tracing::warn!(%cause, "collection change rolled back");
             ApiError::bad_request(message)
         }
+        CollectionError::Hook(err) => err,
     }
 }

@@ -10,8 +10,9 @@ use crate::core::field::FieldOptions;
 use crate::core::index::Index;
 use crate::core::validate::validate_collection;
 use crate::core::view;
-use crate::error::{FieldErrors, field_error};
-use crate::store;
+use crate::error::{ApiError, FieldErrors, field_error};
+use crate::hooks::{self, BoxFuture, CollectionEvent, Hook, HookResult, Hooks};
+use crate::store::{self, Change as StoreChange};
 
 #[derive(Debug)]
 pub enum CollectionError {
@@ -23,6 +24,8 @@ pub enum CollectionError {
     /// PocketBase's message.
     Refused(String),
     Db(sqlx::Error),
+    /// A hook handler failed the change; its error is the answer.
+    Hook(ApiError),
 }
 
 impl From<sqlx::Error> for CollectionError {
@@ -38,12 +41,79 @@ enum Change {
     Delete(Collection),
 }
 
-/// Creates a collection from an API body.
+/// Creates a collection from an API body, through `onCollectionCreate`.
 pub async fn create(app: &App, body: &Map<String, Value>) -> Result<Collection, CollectionError> {
     let all = app.collections();
     let collection = prepare_new(app, body, &all).await?;
-    apply(app, vec![Change::Create(collection.clone())]).await?;
-    Ok(app.collection(&collection.id).unwrap_or(collection))
+    let pick: Pick = |h| {
+        (
+            &h.on_collection_create,
+            &h.on_collection_after_create_success,
+        )
+    };
+    let event = run_chain(app, pick, StoreChange::Create, collection, None).await?;
+    Ok(app
+        .collection(&event.collection.id)
+        .unwrap_or(event.collection))
+}
+
+/// A collection model chain and its after-success chain.
+type Pick = fn(&Hooks) -> (&Hook<CollectionEvent>, &Hook<CollectionEvent>);
+
+/// Runs a collection model chain whose default action applies the change (`original` is
+/// the stored version for an update), then its after-success chain.
+async fn run_chain(
+    app: &App,
+    pick: Pick,
+    change: StoreChange,
+    collection: Collection,
+    original: Option<Collection>,
+) -> Result<CollectionEvent, CollectionError> {
+    let mut event = CollectionEvent {
+        app: app.clone(),
+        collection,
+        original,
+        change,
+        failure: None,
+    };
+    let (chain, after) = pick(app.hooks());
+    let result = chain.trigger(&mut event, &apply_action).await;
+    if let Some(failure) = event.failure.take() {
+        return Err(failure);
+    }
+    result.map_err(CollectionError::Hook)?;
+    if after.has_handlers() {
+        let mut done = CollectionEvent {
+            app: app.clone(),
+            collection: event.collection.clone(),
+            original: event.original.clone(),
+            change,
+            failure: None,
+        };
+        if let Err(err) = after.trigger(&mut done, &hooks::proceed).await {
+            tracing::error!("an after-success collection hook failed: {err}");
+        }
+    }
+    Ok(event)
+}
+
+/// The default action of `onCollectionCreate`/`Update`/`Delete`: applies the change with the
+/// collection as the handlers left it. A failure is kept, typed, for the caller.
+fn apply_action(e: &mut CollectionEvent) -> BoxFuture<'_, HookResult> {
+    Box::pin(async move {
+        let change = match (e.change, &e.original) {
+            (StoreChange::Delete, _) => Change::Delete(e.collection.clone()),
+            (StoreChange::Update, Some(old)) => {
+                Change::Update(Box::new(old.clone()), Box::new(e.collection.clone()))
+            }
+            _ => Change::Create(e.collection.clone()),
+        };
+        if let Err(err) = apply(&e.app, vec![change]).await {
+            e.failure = Some(err);
+            return Err(ApiError::bad_request_default());
+        }
+        Ok(())
+    })
 }
 
 /// Updates `old` with a partial API body (a `fields` array replaces the whole list).
@@ -54,12 +124,16 @@ pub async fn update(
 ) -> Result<Collection, CollectionError> {
     let all = app.collections();
     let new = prepare_update(app, old, body, &all).await?;
-    apply(
-        app,
-        vec![Change::Update(Box::new(old.clone()), Box::new(new.clone()))],
-    )
-    .await?;
-    Ok(app.collection(&new.id).unwrap_or(new))
+    let pick: Pick = |h| {
+        (
+            &h.on_collection_update,
+            &h.on_collection_after_update_success,
+        )
+    };
+    let event = run_chain(app, pick, StoreChange::Update, new, Some(old.clone())).await?;
+    Ok(app
+        .collection(&event.collection.id)
+        .unwrap_or(event.collection))
 }
 
 /// Deletes a collection and its table; system and referenced collections are refused.
@@ -86,7 +160,15 @@ pub async fn delete(app: &App, collection: &Collection) -> Result<(), Collection
         );
         return Err(CollectionError::Refused(message));
     }
-    apply(app, vec![Change::Delete(collection.clone())]).await
+    let pick: Pick = |h| {
+        (
+            &h.on_collection_delete,
+            &h.on_collection_after_delete_success,
+        )
+    };
+    let original = Some(collection.clone());
+    run_chain(app, pick, StoreChange::Delete, collection.clone(), original).await?;
+    Ok(())
 }
 
 /// Deletes every record of a base or auth collection.

@@ -192,3 +192,23 @@ pub struct AppEvent {
 }
 
 impl Event for AppEvent {}
+
+/// The collection model events (`onCollectionCreate`/`Update`/`Delete`, whose default action
+/// applies the change with `collection` as the handlers left it, and the
+/// `onCollectionAfter…Success` events once it is committed). Collections changed by an
+/// import do not fire them.
+pub struct CollectionEvent {
+    pub app: App,
+    pub collection: Collection,
+    /// The stored version, for updates and deletes.
+    pub original: Option<Collection>,
+    pub(crate) change: crate::store::Change,
+    /// The change's own failure, kept for the engine (set by the default action).
+    pub(crate) failure: Option<crate::core::collections::CollectionError>,
+}
+
+impl Event for CollectionEvent {
+    fn collection(&self) -> Option<&Collection> {
+        Some(&self.collection)
+    }
+}

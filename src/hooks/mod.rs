@@ -15,8 +15,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 pub use events::{
-    AppEvent, MailerRecordEvent, RecordAuthEvent, RecordAuthWithOtpEvent, RecordEnrichEvent,
-    RecordEvent, RecordOtpRequestEvent, RecordRequestEvent, RecordsListRequestEvent, Written,
+    AppEvent, CollectionEvent, MailerRecordEvent, RecordAuthEvent, RecordAuthWithOtpEvent,
+    RecordEnrichEvent, RecordEvent, RecordOtpRequestEvent, RecordRequestEvent,
+    RecordsListRequestEvent, Written,
 };
 
 use crate::core::collection::Collection;
@@ -202,6 +203,18 @@ pub struct Hooks {
     pub on_mailer_record_email_change_send: Hook<MailerRecordEvent>,
     /// `onMailerRecordAuthAlertSend`
     pub on_mailer_record_auth_alert_send: Hook<MailerRecordEvent>,
+    /// `onCollectionCreate`
+    pub on_collection_create: Hook<CollectionEvent>,
+    /// `onCollectionUpdate`
+    pub on_collection_update: Hook<CollectionEvent>,
+    /// `onCollectionDelete`
+    pub on_collection_delete: Hook<CollectionEvent>,
+    /// `onCollectionAfterCreateSuccess`
+    pub on_collection_after_create_success: Hook<CollectionEvent>,
+    /// `onCollectionAfterUpdateSuccess`
+    pub on_collection_after_update_success: Hook<CollectionEvent>,
+    /// `onCollectionAfterDeleteSuccess`
+    pub on_collection_after_delete_success: Hook<CollectionEvent>,
     /// `onBootstrap`: the app is open (the default action does nothing more).
     pub on_bootstrap: Hook<AppEvent>,
     /// `onTerminate`: the server is stopping (before the database closes).

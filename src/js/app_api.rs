@@ -444,6 +444,7 @@ fn collection_failure(err: CollectionError) -> Failure {
         CollectionError::Invalid(errors) => record_failure(RecordError::Invalid(errors)),
         CollectionError::Refused(reason) => Failure::new(400, reason),
         CollectionError::Db(err) => err.into(),
+        CollectionError::Hook(err) => err.into(),
     }
 }
 

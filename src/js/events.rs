@@ -7,12 +7,13 @@ use rquickjs::{Ctx, Function, Object, Persistent};
 use serde_json::{Map, Value, json};
 use std::cell::RefCell;
 
+use crate::core::collection::Collection;
 use crate::error::ApiError;
 use crate::filter::sql::RequestInfo;
 use crate::hooks::{
-    AppEvent, Event, HookResult, MailerRecordEvent, Next, RecordAuthEvent, RecordAuthWithOtpEvent,
-    RecordEnrichEvent, RecordEvent, RecordOtpRequestEvent, RecordRequestEvent,
-    RecordsListRequestEvent, Written,
+    AppEvent, CollectionEvent, Event, HookResult, MailerRecordEvent, Next, RecordAuthEvent,
+    RecordAuthWithOtpEvent, RecordEnrichEvent, RecordEvent, RecordOtpRequestEvent,
+    RecordRequestEvent, RecordsListRequestEvent, Written,
 };
 use crate::js::bridge::{self, Continuation};
 use crate::js::{errors, host, pool};
@@ -387,4 +388,23 @@ impl JsEvent for AppEvent {
         Map::new()
     }
     fn import(&mut self, _: Map<String, Value>) {}
+}
+
+impl JsEvent for CollectionEvent {
+    fn export(&self) -> Map<String, Value> {
+        let mut out = Map::new();
+        out.insert("kind".into(), json!("collection"));
+        out.insert("collection".into(), self.collection.api_json());
+        if let Some(original) = &self.original {
+            out.insert("original".into(), original.api_json());
+        }
+        out
+    }
+    fn import(&mut self, mut changed: Map<String, Value>) {
+        if let Some(value) = changed.remove("collection")
+            && let Ok(collection) = Collection::from_json(&value)
+        {
+            self.collection = collection;
+        }
+    }
 }

@@ -389,6 +389,11 @@
     }
     for (const key of ["password", "token", "authMethod", "type", "meta"]) if (key in data) e[key] = data[key];
     if (data.otp) e.otp = recordFrom(data.otp.collection, data.otp.record, true);
+    if (data.kind === "collection") {
+      Object.defineProperty(e, "__kind", { value: "collection" });
+      const original = data.original ? new Collection(data.original) : null;
+      e.collection.original = () => original;
+    }
     if (data.message) e.message = new MailerMessage(data.message);
     e.next = function () {
       const fresh = next(JSON.stringify(exportEvent(e)));
@@ -406,6 +411,7 @@
     for (const key of ["password", "token", "meta"]) if (key in e) out[key] = e[key];
     if (e.message) out.message = Object.assign({}, e.message);
     if (e.__written) out.written = e.__written;
+    if (e.__kind === "collection") out.collection = JSON.parse(JSON.stringify(e.collection));
     return out;
   }
 
@@ -415,6 +421,7 @@
       e.record.__orig = JSON.parse(JSON.stringify(data.record));
     }
     if (data.records && e.records) e.records = data.records.map((r) => recordFrom(e.collection, r, true));
+    if (data.kind === "collection" && data.collection && e.collection) Object.assign(e.collection, new Collection(data.collection));
     for (const key of ["password", "token"]) if (key in data) e[key] = data[key];
   }
 
