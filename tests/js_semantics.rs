@@ -339,3 +339,30 @@ routerAdd("GET", "/api/seen", (e) => e.json(200, $app.store().getAll()));
         json!({"created": true, "renamed": "things -> renamed", "deleted": "renamed"})
     );
 }
+
+#[tokio::test]
+async fn mails_namespace_sends_the_collection_templates_through_mailer_hooks() {
+    let hook = r#"
+onMailerRecordVerificationSend((e) => { e.message.subject = "[hooked] " + e.message.subject; e.next(); });
+routerAdd("POST", "/api/verify/{id}", (e) => {
+  const user = $app.findRecordById("users", e.request.pathValue("id"));
+  $mails.sendRecordVerification($app, user);
+  return e.noContent(204);
+});
+"#;
+    let server = TestServer::start_hooks(&[("mails.pb.js", hook)]).await;
+    let admin = server.superuser_token().await;
+    let sink = common::smtp::SmtpSink::start().await;
+    server.use_smtp(&admin, sink.port).await;
+    let id = server
+        .create_user(&admin, "v@example.com", "pass-123456", false)
+        .await;
+    let res = server.post(&format!("/api/verify/{id}"), None, "").await;
+    assert_eq!(res.status, 204, "{}", res.body);
+    let mail = sink
+        .next(std::time::Duration::from_secs(5))
+        .await
+        .expect("verification mail");
+    assert_eq!(mail.subject, "[hooked] Verify your Acme email");
+    assert_eq!(mail.to, ["v@example.com"]);
+}

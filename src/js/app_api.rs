@@ -448,6 +448,45 @@ fn collection_failure(err: CollectionError) -> Failure {
     }
 }
 
+/// `$mails.sendRecord…(app, record, …)`: the collection's mail, through its mailer hook.
+pub fn send_record_mail(
+    app: &App,
+    kind: &str,
+    collection_id: &str,
+    data: Value,
+    extra: &[Value],
+) -> Answer {
+    use crate::auth::mails::{self, MailerHook};
+    let c = collection(app, collection_id)?;
+    let record = data.as_object().cloned().unwrap_or_default();
+    let arg = |i: usize| extra.get(i).map(as_text).unwrap_or_default();
+    let (message, hook): (Message, MailerHook) = match kind {
+        "sendRecordVerification" => (mails::verification(app, &c, &record), |h| {
+            &h.on_mailer_record_verification_send
+        }),
+        "sendRecordPasswordReset" => (mails::password_reset(app, &c, &record), |h| {
+            &h.on_mailer_record_password_reset_send
+        }),
+        "sendRecordChangeEmail" => (mails::email_change(app, &c, &record, &arg(0)), |h| {
+            &h.on_mailer_record_email_change_send
+        }),
+        "sendRecordOTP" => (mails::otp(app, &c, &record, &arg(0), &arg(1), ""), |h| {
+            &h.on_mailer_record_otp_send
+        }),
+        "sendRecordAuthAlert" => (mails::auth_alert(app, &c, &record, &arg(0)), |h| {
+            &h.on_mailer_record_auth_alert_send
+        }),
+        other => {
+            return Err(Failure::new(
+                400,
+                format!("$mails.{other} is not available"),
+            ));
+        }
+    };
+    block_on(mails::send(app, hook, &c, &record, message))?;
+    Ok(Value::Null)
+}
+
 /// A failed write as Go's validation error would read, with the field errors as data.
 pub fn record_failure(err: RecordError) -> Failure {
     match err {

@@ -192,7 +192,8 @@ pub fn install<'js>(ctx: &Ctx<'js>, host: &Arc<Host>) -> rquickjs::Result<()> {
 }
 
 /// The JSON calls (see the prelude's `call`).
-const CALLS: [&str; 21] = [
+const CALLS: [&str; 22] = [
+    "mail",
     "isDev",
     "dataDir",
     "native",
@@ -261,6 +262,13 @@ fn dispatch(host: &Host, name: &str, args: Vec<Value>) -> Answer {
         "isDev" => Ok(json!(app.config().dev)),
         "dataDir" => Ok(json!(app.config().data_dir.to_string_lossy())),
         "sendMail" => app_api::send_mail(app, arg(0)),
+        "mail" => app_api::send_record_mail(
+            app,
+            &text(0),
+            &text(1),
+            arg(2),
+            args.get(3..).unwrap_or(&[]),
+        ),
         "native" => {
             let rest = match arg(1) {
                 Value::Array(items) => items,

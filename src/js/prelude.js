@@ -638,6 +638,11 @@
   };
   $os.exec = $os.cmd;
   const $http = { send: (options) => native("http.send", options || {}) };
+  // $mails.sendRecord…(app, record, ...): the collection's template, through its mailer hook.
+  const $mails = Object.fromEntries(["sendRecordVerification", "sendRecordPasswordReset", "sendRecordChangeEmail",
+    "sendRecordOTP", "sendRecordAuthAlert"].map((name) => [name, (app, record, ...rest) => {
+    call("mail", name, record.__c.id, record.__d, ...rest.map((v) => (v instanceof Record ? v.id : v)));
+  }]));
   const process = {
     env: new Proxy({}, { get: (_, key) => (typeof key === "string" ? native("os.getenv", key) || undefined : undefined) }),
     argv: [],
@@ -658,7 +663,7 @@
   Object.assign(globalThis, helpers, {
     ApiError, BadRequestError, NotFoundError, ForbiddenError, UnauthorizedError, TooManyRequestsError,
     InternalServerError, ValidationError, Middleware, Field, Record, Collection, DynamicModel, DateTime, MailerMessage,
-    $apis, $security, $filepath, $os, $http, process, console, __hooks: host.hooksDir,
+    $apis, $security, $filepath, $os, $http, $mails, process, console, __hooks: host.hooksDir,
     require: requireFrom(host.hooksDir),
   });
   for (const [name, type] of Object.entries(fieldTypes)) globalThis[name] = fieldClass(type);
