@@ -324,3 +324,21 @@ declare namespace $http {
     raw: string;
   };
 }
+
+interface CollectionEvent extends HookEvent { collection: Collection & { original(): Collection | null }; }
+declare function onCollectionCreate(handler: (e: CollectionEvent) => any, ...tags: string[]): void;
+declare function onCollectionUpdate(handler: (e: CollectionEvent) => any, ...tags: string[]): void;
+declare function onCollectionDelete(handler: (e: CollectionEvent) => any, ...tags: string[]): void;
+declare function onCollectionAfterCreateSuccess(handler: (e: CollectionEvent) => any, ...tags: string[]): void;
+declare function onCollectionAfterUpdateSuccess(handler: (e: CollectionEvent) => any, ...tags: string[]): void;
+declare function onCollectionAfterDeleteSuccess(handler: (e: CollectionEvent) => any, ...tags: string[]): void;
+
+declare namespace $mails {
+  function sendRecordVerification(app: App, record: Record): void;
+  function sendRecordPasswordReset(app: App, record: Record): void;
+  function sendRecordChangeEmail(app: App, record: Record, newEmail: string): void;
+  function sendRecordOTP(app: App, record: Record, otpId: string, password: string): void;
+  function sendRecordAuthAlert(app: App, record: Record, info: string): void;
+}
+
+declare const process: { env: { [key: string]: string | undefined }; argv: string[] };
