@@ -366,3 +366,31 @@ routerAdd("POST", "/api/verify/{id}", (e) => {
     assert_eq!(mail.subject, "[hooked] Verify your Acme email");
     assert_eq!(mail.to, ["v@example.com"]);
 }
+
+#[tokio::test]
+async fn update_hooks_see_the_stored_version_as_original() {
+    let hook = r#"
+onRecordUpdateRequest((e) => { e.record.set("seen", e.record.original().get("title")); return e.next(); }, "posts");
+onRecordUpdate((e) => { e.record.set("role", e.record.original().get("seen") + "/" + e.record.original().get("title")); e.next(); }, "posts");
+"#;
+    let server = TestServer::start_hooks(&[("original.pb.js", hook)]).await;
+    let admin = server.superuser_token().await;
+    posts(&server, &admin).await;
+    let id = create(&server, None, json!({"title": "a"})).await.json()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let res = server
+        .patch(
+            &format!("/api/collections/posts/records/{id}"),
+            None,
+            r#"{"title":"b"}"#,
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    let body = res.json();
+    assert_eq!(
+        (&body["title"], &body["seen"], &body["role"]),
+        (&json!("b"), &json!("a"), &json!("/a"))
+    );
+}

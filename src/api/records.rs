@@ -166,6 +166,7 @@ impl<'a> Ctx<'a> {
             id: text_id(&record),
             record,
             request: self.access.request.clone(),
+            original: None,
             done: false,
             written: None,
         }
@@ -514,6 +515,7 @@ pub async fn update_in(
         .await
         .map_err(|e| record_error(e, failed()))?;
     let mut event = ctx.request_event(app, record);
+    event.original = Some(existing);
     app.hooks()
         .on_record_update_request
         .trigger(&mut event, &update_action)

@@ -159,6 +159,10 @@ pub async fn save(
     let mut record = record.clone();
     record.insert("id".into(), json!(id));
     let mut event = record_event(app, db, collection, &record);
+    if app.hooks().on_record_update.has_handlers() {
+        event.original =
+            store::records::find_matching(db, collection, id, &SqlExpr::always()).await?;
+    }
     run_chain(&app.hooks().on_record_update, &mut event, &save_action).await?;
     after_success(app, db, Change::Update, event).await;
     Ok(())
@@ -278,6 +282,7 @@ fn record_event(
         collection: collection.clone(),
         id: record.get("id").map(to_text).unwrap_or_default(),
         record: record.clone(),
+        original: None,
         failure: None,
     }
 }
@@ -341,6 +346,7 @@ pub async fn committed(app: &App, change: Committed) {
         collection: change.collection,
         id: change.record.get("id").map(to_text).unwrap_or_default(),
         record: change.record,
+        original: None,
         failure: None,
     };
     if let Err(err) = hook.trigger(&mut event, &noop).await {

@@ -100,6 +100,8 @@ pub struct RecordEvent {
     /// The stored row's id (PocketBase's last saved primary key): updates and deletes write
     /// this row even if a handler changes `record.id`.
     pub(crate) id: String,
+    /// The stored version before an update (`record.original()`), when a handler is bound.
+    pub original: Option<Map<String, Value>>,
     /// The write's own failure, kept for the engine (set by the default action).
     pub(crate) failure: Option<RecordError>,
 }
@@ -135,6 +137,8 @@ pub struct RecordRequestEvent {
     /// The id the request names: an update or delete writes this row, whatever a handler
     /// does to `record`.
     pub(crate) id: String,
+    /// The stored version, for an update (`record.original()`).
+    pub original: Option<Map<String, Value>>,
     /// Set by the default action.
     pub(crate) done: bool,
     /// A response written by a handler.

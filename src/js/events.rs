@@ -159,6 +159,9 @@ impl JsEvent for RecordEvent {
         let mut out = Map::new();
         out.insert("collection".into(), json!(self.collection.id));
         out.insert("record".into(), Value::Object(self.record.clone()));
+        if let Some(original) = &self.original {
+            out.insert("original".into(), Value::Object(original.clone()));
+        }
         out
     }
     fn import(&mut self, mut changed: Map<String, Value>) {
@@ -201,6 +204,9 @@ impl JsEvent for RecordRequestEvent {
         out.insert("kind".into(), json!("request"));
         out.insert("collection".into(), json!(self.collection.id));
         out.insert("record".into(), Value::Object(self.record.clone()));
+        if let Some(original) = &self.original {
+            out.insert("original".into(), Value::Object(original.clone()));
+        }
         out.insert("requestInfo".into(), request_json(&self.request));
         out
     }

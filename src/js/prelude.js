@@ -365,6 +365,8 @@
     const e = { app: makeApp(data.tx || 0) };
     if (data.collection) e.collection = collectionOf(data.collection);
     if ("record" in data) e.record = data.record ? recordFrom(e.collection, data.record, !data.isNew) : null;
+    // An update's record knows the stored version (`record.original()`).
+    if (data.original && e.record && data.kind !== "collection") e.record.__orig = data.original;
     if (data.records) e.records = data.records.map((r) => recordFrom(e.collection, r, true));
     if (data.requestInfo) {
       const info = requestInfoOf(data.requestInfo);
