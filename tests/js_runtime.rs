@@ -254,3 +254,64 @@ routerAdd("GET", "/api/js", (e) => e.string(200, "js route"));
         res.body
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_hanging_up_mid_hook_do_not_stall_the_server() {
+    // As a load test ends: many hooked writes in flight, every client gone at once.
+    let hook = r#"onRecordCreateRequest((e) => e.next(), "notes");"#;
+    let limits = Limits {
+        workers: 4,
+        ..Limits::default()
+    };
+    let server = TestServer::start_hooks_with(&[("create.pb.js", hook)], limits).await;
+    let admin = server.superuser_token().await;
+    let notes = r#"{"name":"notes","createRule":"","fields":[{"name":"title","type":"text"}]}"#;
+    assert_eq!(
+        server
+            .post("/api/collections", Some(&admin), notes)
+            .await
+            .status,
+        200
+    );
+    let addr = server.addr;
+    let sent = Arc::new(AtomicUsize::new(0));
+    let mut clients = Vec::new();
+    for c in 0..32 {
+        let sent = Arc::clone(&sent);
+        clients.push(tokio::spawn(async move {
+            for i in 0.. {
+                let body = serde_json::json!({"email": format!("u{c}x{i}@example.com"),
+                    "password": "pass-123456", "passwordConfirm": "pass-123456"})
+                .to_string();
+                let headers = [("content-type", "application/json")];
+                common::send(
+                    addr,
+                    "POST",
+                    "/api/collections/users/records",
+                    &headers,
+                    body.as_bytes(),
+                )
+                .await;
+                sent.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    for client in &clients {
+        client.abort();
+    }
+    assert!(sent.load(Ordering::Relaxed) > 10, "the load ran");
+    let health = tokio::time::timeout(Duration::from_secs(5), server.get("/api/health", None))
+        .await
+        .expect("the server still answers");
+    assert_eq!(health.status, 200);
+    let body =
+        r#"{"email":"late@example.com","password":"pass-123456","passwordConfirm":"pass-123456"}"#;
+    let res = tokio::time::timeout(
+        Duration::from_secs(5),
+        server.post("/api/collections/users/records", None, body),
+    )
+    .await
+    .expect("a hooked write still completes");
+    assert_eq!(res.status, 200, "{}", res.body);
+}

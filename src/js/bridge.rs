@@ -146,21 +146,39 @@ impl Waiter {
 impl Drop for Waiter {
     fn drop(&mut self) {
         let state = &self.0;
-        let mut done = state.done.lock().unwrap_or_else(|p| p.into_inner());
-        if !*done {
-            state.cancelled.store(true, Ordering::Release);
-            if let Some(worker) = state
-                .worker
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .as_ref()
-            {
-                worker.unpark();
+        if *state.done.lock().unwrap_or_else(|p| p.into_inner()) {
+            return;
+        }
+        state.cancelled.store(true, Ordering::Release);
+        let worker = state
+            .worker
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if let Some(worker) = worker {
+            worker.unpark();
+        }
+        let wait = || {
+            let mut done = state.done.lock().unwrap_or_else(|p| p.into_inner());
+            while !*done {
+                done = state.finished.wait(done).unwrap_or_else(|p| p.into_inner());
             }
+        };
+        // The jobs ahead of this one may need the runtime (sqlx hands connections back on a
+        // task): on a multi-threaded runtime, let it move its work off this thread while we
+        // wait, instead of starving it (every worker thread could end up waiting here).
+        let multi_thread = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        if multi_thread
+            && false
+            && std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                tokio::task::block_in_place(wait)
+            }))
+            .is_ok()
+        {
+            return;
         }
-        while !*done {
-            done = state.finished.wait(done).unwrap_or_else(|p| p.into_inner());
-        }
+        wait();
     }
 }
 

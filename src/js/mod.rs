@@ -40,7 +40,7 @@ use crate::hooks::{HandlerFn, Hook, Hooks};
 use events::JsEvent;
 use host::Host;
 use loader::{Middleware, Registration};
-use pool::{Limits, Pool};
+use pool::{Limits, Pool, WeakPool};
 use routes::{Routes, Step};
 
 pub(crate) const PRELUDE: &str = include_str!("prelude.js");
@@ -130,7 +130,7 @@ impl Js {
     }
 
     fn build(&self, files: &[PathBuf]) -> Result<Built, String> {
-        let pool_slot: Arc<OnceLock<Pool>> = Arc::new(OnceLock::new());
+        let pool_slot: Arc<OnceLock<WeakPool>> = Arc::new(OnceLock::new());
         let host = Arc::new(Host {
             app: self.app.clone(),
             hooks_dir: self.config.hooks_dir.clone(),
@@ -144,7 +144,7 @@ impl Js {
         let setup: pool::Setup =
             Arc::new(move |ctx: &Ctx<'_>| setup_worker(ctx, &setup_host, &sources));
         let pool = Pool::start(&self.config.limits, setup)?;
-        let _ = pool_slot.set(pool.clone());
+        let _ = pool_slot.set(pool.downgrade());
         let mut routes = Routes::default();
         for (method, path, steps) in &plan.routes {
             routes.add(method, path, steps.clone())?;
@@ -300,7 +300,7 @@ fn setup_worker(ctx: &Ctx<'_>, host: &Arc<Host>, sources: &[String]) -> Result<(
 }
 
 /// `cronAdd` called inside a handler: the job's source is compiled when it runs.
-fn runtime_crons(app: App, pool: Arc<OnceLock<Pool>>) -> host::AddCron {
+fn runtime_crons(app: App, pool: Arc<OnceLock<WeakPool>>) -> host::AddCron {
     Box::new(move |id, expr, source| {
         let pool = pool
             .get()
@@ -310,6 +310,10 @@ fn runtime_crons(app: App, pool: Arc<OnceLock<Pool>>) -> host::AddCron {
         let job = crate::cron::job_fn(move || {
             let (pool, source) = (pool.clone(), source.clone());
             async move {
+                // A cron outliving its generation does nothing.
+                let Some(pool) = pool.upgrade() else {
+                    return;
+                };
                 pool.spawn(move || {
                     bridge::with_ctx(|ctx| {
                         let mut options = rquickjs::context::EvalOptions::default();

@@ -66,6 +66,16 @@ struct Inner {
     timeout: Duration,
 }
 
+/// See [`Pool::downgrade`].
+#[derive(Clone)]
+pub struct WeakPool(std::sync::Weak<Inner>);
+
+impl WeakPool {
+    pub fn upgrade(&self) -> Option<Pool> {
+        self.0.upgrade().map(|inner| Pool { inner })
+    }
+}
+
 static POOL_IDS: AtomicU64 = AtomicU64::new(1);
 
 thread_local! {
@@ -147,6 +157,12 @@ impl Pool {
 
     pub fn id(&self) -> u64 {
         self.inner.id
+    }
+
+    /// A handle that does not keep the workers alive (for the workers' own host functions:
+    /// a strong one would be a cycle, and the pool would never stop).
+    pub fn downgrade(&self) -> WeakPool {
+        WeakPool(Arc::downgrade(&self.inner))
     }
 
     /// Whether this thread is one of this pool's workers.
