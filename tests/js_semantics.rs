@@ -394,3 +394,32 @@ onRecordUpdate((e) => { e.record.set("role", e.record.original().get("seen") + "
         (&json!("b"), &json!("a"), &json!("/a"))
     );
 }
+
+#[tokio::test]
+async fn template_renders_files_with_layouts_and_escaping() {
+    let layout = r#"<html><body>{{block "content" .}}default{{end}}</body></html>"#;
+    let page = r#"{{define "content"}}<p>Hello {{.name}}!</p>{{range .items}}<i>{{.}}</i>{{end}}{{raw .html}}{{end}}"#;
+    let hook = r#"
+routerAdd("GET", "/api/page", (e) => {
+  const html = $template.loadFiles(`${__hooks}/views/layout.html`, `${__hooks}/views/page.html`)
+    .render({ name: "<World>", items: ["a", "b"], html: "<b>raw</b>" });
+  return e.html(200, html);
+});
+routerAdd("GET", "/api/inline", (e) => e.string(200, $template.loadString("{{if .ok}}yes{{else}}no{{end}} {{len .list}}").render({ ok: true, list: [1, 2, 3] })));
+routerAdd("GET", "/api/broken", (e) => e.string(200, $template.loadString("{{nope}}").render({})));
+"#;
+    let server = TestServer::start_hooks(&[
+        ("template.pb.js", hook),
+        ("views/layout.html", layout),
+        ("views/page.html", page),
+    ])
+    .await;
+    let res = server.get("/api/page", None).await;
+    assert_eq!(
+        res.body,
+        "<html><body><p>Hello &lt;World&gt;!</p><i>a</i><i>b</i><b>raw</b></body></html>"
+    );
+    assert_eq!(server.get("/api/inline", None).await.body, "yes 3");
+    let res = server.get("/api/broken", None).await;
+    assert_eq!(res.status, 400, "{}", res.body);
+}

@@ -16,7 +16,7 @@ use serde_json::{Map, Value, json};
 use crate::app::App;
 use crate::error::ApiError;
 use crate::js::bridge::block_on;
-use crate::js::{app_api, natives};
+use crate::js::{app_api, natives, template};
 use crate::store::{DbHandle, Tx};
 
 /// What the host functions of one pool generation share.
@@ -192,7 +192,8 @@ pub fn install<'js>(ctx: &Ctx<'js>, host: &Arc<Host>) -> rquickjs::Result<()> {
 }
 
 /// The JSON calls (see the prelude's `call`).
-const CALLS: [&str; 22] = [
+const CALLS: [&str; 23] = [
+    "template",
     "mail",
     "isDev",
     "dataDir",
@@ -262,6 +263,7 @@ fn dispatch(host: &Host, name: &str, args: Vec<Value>) -> Answer {
         "isDev" => Ok(json!(app.config().dev)),
         "dataDir" => Ok(json!(app.config().data_dir.to_string_lossy())),
         "sendMail" => app_api::send_mail(app, arg(0)),
+        "template" => render_template(&text(0), arg(1), arg(2)),
         "mail" => app_api::send_record_mail(
             app,
             &text(0),
@@ -282,6 +284,33 @@ fn dispatch(host: &Host, name: &str, args: Vec<Value>) -> Answer {
         "resolveModule" => resolve_module(&host.hooks_dir, &text(0), &text(1)),
         _ => store_call(&host.store, name, &text(0), arg(1)),
     }
+}
+
+/// `$template.loadFiles(...paths)` / `loadString(...texts)` then `.render(data)`: the
+/// first source is the entry template, the others add their `{{define}}`s.
+fn render_template(kind: &str, sources: Value, data: Value) -> Answer {
+    let items: Vec<String> = match sources {
+        Value::Array(items) => items
+            .iter()
+            .map(|v| v.as_str().unwrap_or_default().to_string())
+            .collect(),
+        _ => Vec::new(),
+    };
+    let mut named = Vec::with_capacity(items.len());
+    for item in items {
+        if kind == "files" {
+            let text = std::fs::read_to_string(&item)
+                .map_err(|e| Failure::new(400, format!("open {item}: {e}")))?;
+            named.push((item, text));
+        } else {
+            named.push((String::new(), item));
+        }
+    }
+    let templates = template::Templates::parse(&named).map_err(|e| Failure::new(400, e))?;
+    templates
+        .render(&data)
+        .map(Value::String)
+        .map_err(|e| Failure::new(400, e))
 }
 
 /// `$app.store()`: a process-wide map shared by every handler (values are copied as JSON).

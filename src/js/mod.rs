@@ -15,6 +15,7 @@
 //! - [`host`] and [`app_api`]: the host functions behind the prelude and `$app`
 //! - [`errors`]: errors across the boundary
 //! - [`migrations`]: `pb_migrations/*.js` and `satchel migrate`
+//! - [`template`]: `$template`, Go's html/template language
 //! - [`natives`]: `$security`, `$filepath`, `$os`, `$http` in Rust, with Go's semantics
 //! - `prelude.js`: the JSVM globals written in JS
 
@@ -28,6 +29,7 @@ pub mod migrations;
 mod natives;
 pub mod pool;
 pub mod routes;
+mod template;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock, RwLock};

@@ -640,6 +640,10 @@
   };
   $os.exec = $os.cmd;
   const $http = { send: (options) => native("http.send", options || {}) };
+  const $template = {
+    loadFiles: (...paths) => ({ render: (data) => call("template", "files", paths.map(String), data === undefined ? null : data) }),
+    loadString: (...texts) => ({ render: (data) => call("template", "string", texts.map(String), data === undefined ? null : data) }),
+  };
   // $mails.sendRecord…(app, record, ...): the collection's template, through its mailer hook.
   const $mails = Object.fromEntries(["sendRecordVerification", "sendRecordPasswordReset", "sendRecordChangeEmail",
     "sendRecordOTP", "sendRecordAuthAlert"].map((name) => [name, (app, record, ...rest) => {
@@ -665,7 +669,7 @@
   Object.assign(globalThis, helpers, {
     ApiError, BadRequestError, NotFoundError, ForbiddenError, UnauthorizedError, TooManyRequestsError,
     InternalServerError, ValidationError, Middleware, Field, Record, Collection, DynamicModel, DateTime, MailerMessage,
-    $apis, $security, $filepath, $os, $http, $mails, process, console, __hooks: host.hooksDir,
+    $apis, $security, $filepath, $os, $http, $mails, $template, process, console, __hooks: host.hooksDir,
     require: requireFrom(host.hooksDir),
   });
   for (const [name, type] of Object.entries(fieldTypes)) globalThis[name] = fieldClass(type);

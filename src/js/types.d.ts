@@ -342,3 +342,8 @@ declare namespace $mails {
 }
 
 declare const process: { env: { [key: string]: string | undefined }; argv: string[] };
+
+declare namespace $template {
+  function loadFiles(...paths: string[]): { render(data?: any): string };
+  function loadString(...templates: string[]): { render(data?: any): string };
+}
