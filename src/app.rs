@@ -34,6 +34,8 @@ struct Inner {
     config: Config,
     store: Store,
     collections: RwLock<Arc<Vec<Collection>>>,
+    /// Bumped whenever the collection cache is reloaded (lets JS workers cache collections).
+    collections_version: std::sync::atomic::AtomicU64,
     settings: RwLock<Arc<Settings>>,
     windows: Windows,
     metrics: Metrics,
@@ -75,6 +77,7 @@ impl App {
                 config,
                 store,
                 collections: RwLock::new(Arc::new(collections)),
+                collections_version: std::sync::atomic::AtomicU64::new(1),
                 settings: RwLock::new(Arc::new(settings)),
                 windows: Windows::default(),
                 metrics: Metrics::default(),
@@ -107,6 +110,13 @@ impl App {
             .unwrap_or_else(|p| Arc::clone(&p.into_inner()))
     }
 
+    /// Changes whenever any collection changes.
+    pub fn collections_version(&self) -> u64 {
+        self.inner
+            .collections_version
+            .load(std::sync::atomic::Ordering::Acquire)
+    }
+
     /// The collection with this id or, failing that, this name (PocketBase's lookup order).
     pub fn collection(&self, id_or_name: &str) -> Option<Collection> {
         let all = self.collections();
@@ -123,6 +133,9 @@ impl App {
             Ok(mut slot) => *slot = Arc::new(fresh),
             Err(poisoned) => *poisoned.into_inner() = Arc::new(fresh),
         }
+        self.inner
+            .collections_version
+            .fetch_add(1, std::sync::atomic::Ordering::Release);
         Ok(())
     }
 

@@ -134,6 +134,11 @@ pub fn install<'js>(ctx: &Ctx<'js>, host: &Arc<Host>) -> rquickjs::Result<()> {
             std::thread::sleep(Duration::from_millis(ms as u64));
         })?,
     )?;
+    let versions = host.app.clone();
+    object.set(
+        "collectionsVersion",
+        Function::new(ctx.clone(), move || versions.collections_version() as f64)?,
+    )?;
     let dir = host.hooks_dir.clone();
     object.set(
         "compileModule",

@@ -151,10 +151,26 @@
     tableName() { return this.name; }
   }
 
+  // Collections by id or name, cached until any collection changes.
+  const collectionCache = new Map();
+  let cachedVersion = -1;
   function collectionOf(ref) {
     if (ref instanceof Collection) return ref;
     if (ref != null && typeof ref === "object") return new Collection(ref);
-    return new Collection(call("findCollection", String(ref)));
+    const key = String(ref);
+    const version = host.collectionsVersion();
+    if (version !== cachedVersion) {
+      collectionCache.clear();
+      cachedVersion = version;
+    }
+    let found = collectionCache.get(key);
+    if (!found) {
+      found = new Collection(call("findCollection", key));
+      collectionCache.set(found.id, found);
+      collectionCache.set(found.name, found);
+      collectionCache.set(key, found);
+    }
+    return found;
   }
 
   class Record {
