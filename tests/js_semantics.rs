@@ -423,3 +423,58 @@ routerAdd("GET", "/api/broken", (e) => e.string(200, $template.loadString("{{nop
     let res = server.get("/api/broken", None).await;
     assert_eq!(res.status, 400, "{}", res.body);
 }
+
+#[tokio::test]
+async fn auth_flow_request_hooks_see_and_gate_the_flows() {
+    let hook = r#"
+onRecordAuthWithPasswordRequest((e) => {
+  if (e.identity === "blocked@example.com") throw new ForbiddenError("blocked");
+  $app.store().set("seen", { identity: e.identity, known: e.record !== null, field: e.identityField });
+  return e.next();
+}, "users");
+onRecordRequestPasswordResetRequest((e) => {
+  $app.store().set("reset", e.record.email());
+  // not calling e.next(): no mail, an empty 200
+}, "users");
+onRecordAuthRefreshRequest((e) => { $app.store().set("refreshed", e.record.id); return e.next(); });
+routerAdd("GET", "/api/seen", (e) => e.json(200, $app.store().getAll()));
+"#;
+    let server = TestServer::start_hooks(&[("flows.pb.js", hook)]).await;
+    let admin = server.superuser_token().await;
+    let id = server
+        .create_user(&admin, "a@example.com", "pass-123456", true)
+        .await;
+    server
+        .create_user(&admin, "blocked@example.com", "pass-123456", true)
+        .await;
+    let token = server.user_token("a@example.com", "pass-123456").await;
+    let res = server
+        .post(
+            "/api/collections/users/auth-with-password",
+            None,
+            r#"{"identity":"blocked@example.com","password":"pass-123456"}"#,
+        )
+        .await;
+    assert_eq!(
+        (res.status, res.json()["message"].as_str()),
+        (403, Some("Blocked."))
+    );
+    let res = server
+        .post(
+            "/api/collections/users/request-password-reset",
+            None,
+            r#"{"email":"a@example.com"}"#,
+        )
+        .await;
+    assert_eq!((res.status, res.body.as_str()), (200, ""));
+    let res = server
+        .post("/api/collections/users/auth-refresh", Some(&token), "")
+        .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    let seen = server.get("/api/seen", None).await.json();
+    assert_eq!(
+        seen,
+        json!({"seen": {"identity": "a@example.com", "known": true, "field": ""},
+               "reset": "a@example.com", "refreshed": id})
+    );
+}

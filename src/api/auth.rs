@@ -21,6 +21,7 @@ use crate::core::collection::Collection;
 use crate::core::{datetime, ids, record};
 use crate::error::{ApiError, FieldErrors, field_error};
 use crate::hooks::{BoxFuture, HookResult, RecordAuthEvent};
+use crate::hooks::{FlowHook, flow_gate};
 use crate::store;
 
 /// The auth collection `{c}` names (by id or name), or PocketBase's 404.
@@ -145,6 +146,19 @@ pub async fn auth_with_password(
         vec![identity_field]
     };
     let found = find_by_identity(&app, &collection, &fields, &identity).await?;
+    let hook: FlowHook = |h| &h.on_record_auth_with_password_request;
+    let extra = Map::from_iter([
+        ("identity".to_string(), json!(identity)),
+        (
+            "identityField".to_string(),
+            json!(text(&body, "identityField")),
+        ),
+        ("password".to_string(), json!(pass)),
+    ]);
+    let Some(event) = flow_gate(&app, hook, &collection, found, extra, &body).await? else {
+        return Ok(StatusCode::OK.into_response());
+    };
+    let (found, pass) = (event.record, text(&event.extra, "password"));
     let failed = || ApiError::bad_request("Failed to authenticate.");
     let Some(record) = found else {
         password::dummy_verify(pass).await;
@@ -223,6 +237,20 @@ pub async fn auth_refresh(
     let refreshable = crate::auth::token::unverified_claims(&raw)
         .and_then(|c| c.get("refreshable").and_then(Value::as_bool))
         .unwrap_or(false);
+    let hook: FlowHook = |h| &h.on_record_auth_refresh_request;
+    let Some(event) = flow_gate(
+        &app,
+        hook,
+        &collection,
+        Some(record),
+        Map::new(),
+        &Map::new(),
+    )
+    .await?
+    else {
+        return Ok(StatusCode::OK.into_response());
+    };
+    let record = event.record.unwrap_or_default();
     let access = Access::new(Some(current), &query, Method::POST, &headers);
     Login {
         collection,

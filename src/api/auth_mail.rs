@@ -19,6 +19,7 @@ use crate::core::field::FieldOptions;
 use crate::core::records;
 use crate::core::validate::is_email;
 use crate::error::{ApiError, FieldErrors, field_error, field_error_with};
+use crate::hooks::{FlowHook, flow_gate};
 use crate::store;
 
 /// How long a record's verification or reset mail blocks the next one.
@@ -101,6 +102,20 @@ pub async fn request_verification(
     let Some(record) = requested_record(&app, &collection, body).await? else {
         return Ok(StatusCode::NO_CONTENT);
     };
+    let hook: FlowHook = |h| &h.on_record_request_verification_request;
+    let Some(event) = flow_gate(
+        &app,
+        hook,
+        &collection,
+        Some(record),
+        Map::new(),
+        &Map::new(),
+    )
+    .await?
+    else {
+        return Ok(StatusCode::OK);
+    };
+    let record = event.record.unwrap_or_default();
     let key = resend_key("Verification", &collection, &record);
     if is_verified(&record) || app.windows().active(&key) {
         return Ok(StatusCode::NO_CONTENT);
@@ -184,6 +199,12 @@ pub async fn confirm_verification(
             "Invalid or expired verification token.",
         ));
     };
+    let hook: FlowHook = |h| &h.on_record_confirm_verification_request;
+    let Some(event) = flow_gate(&app, hook, &collection, Some(record), Map::new(), &body).await?
+    else {
+        return Ok(StatusCode::OK);
+    };
+    let record = event.record.unwrap_or_default();
     if !is_verified(&record) {
         let mut changes = Map::new();
         changes.insert("verified".into(), json!(true));
@@ -223,6 +244,20 @@ pub async fn request_password_reset(
     let Some(record) = requested_record(&app, &collection, body).await? else {
         return Ok(StatusCode::NO_CONTENT);
     };
+    let hook: FlowHook = |h| &h.on_record_request_password_reset_request;
+    let Some(event) = flow_gate(
+        &app,
+        hook,
+        &collection,
+        Some(record),
+        Map::new(),
+        &Map::new(),
+    )
+    .await?
+    else {
+        return Ok(StatusCode::OK);
+    };
+    let record = event.record.unwrap_or_default();
     let key = resend_key("PasswordReset", &collection, &record);
     if app.windows().active(&key) {
         return Ok(StatusCode::NO_CONTENT);
@@ -303,6 +338,12 @@ pub async fn confirm_password_reset(
             "Invalid or expired password reset token.",
         ));
     };
+    let hook: FlowHook = |h| &h.on_record_confirm_password_reset_request;
+    let Some(event) = flow_gate(&app, hook, &collection, Some(record), Map::new(), &body).await?
+    else {
+        return Ok(StatusCode::OK);
+    };
+    let record = event.record.unwrap_or_default();
     let mut changes = Map::new();
     changes.insert("password".into(), json!(pass));
     if !is_verified(&record) && claims.get("email") == record.get("email") {
@@ -352,6 +393,13 @@ pub async fn request_email_change(
         }
     }
     invalid(errors)?;
+    let hook: FlowHook = |h| &h.on_record_request_email_change_request;
+    let extra = Map::from_iter([("newEmail".to_string(), json!(new_email))]);
+    let Some(event) = flow_gate(&app, hook, &collection, Some(record), extra, &body).await? else {
+        return Ok(StatusCode::OK);
+    };
+    let new_email = text(&event.extra, "newEmail");
+    let record = event.record.unwrap_or_default();
     // As PocketBase, this one mail is sent before answering, and a failure is reported.
     let message = mails::email_change(&app, &collection, &record, &new_email);
     let hook: mails::MailerHook = |h| &h.on_mailer_record_email_change_send;
@@ -405,6 +453,15 @@ pub async fn confirm_email_change(
     let Some((record, new_email)) = found else {
         return Err(ApiError::bad_request("Invalid or expired token."));
     };
+    let hook: FlowHook = |h| &h.on_record_confirm_email_change_request;
+    let extra = Map::from_iter([("newEmail".to_string(), json!(new_email))]);
+    let Some(event) = flow_gate(&app, hook, &collection, Some(record), extra, &body).await? else {
+        return Ok(StatusCode::OK);
+    };
+    let (record, new_email) = (
+        event.record.unwrap_or_default(),
+        text(&event.extra, "newEmail"),
+    );
     let mut changes = Map::new();
     changes.insert("email".into(), json!(new_email));
     changes.insert("verified".into(), json!(true));

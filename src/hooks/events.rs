@@ -216,3 +216,28 @@ impl Event for CollectionEvent {
         Some(&self.collection)
     }
 }
+
+/// The request events of the auth flows (`onRecordAuthWithPasswordRequest`,
+/// `onRecordAuthRefreshRequest`, `onRecordRequestVerificationRequest`,
+/// `onRecordConfirmVerificationRequest`, `onRecordRequestPasswordResetRequest`,
+/// `onRecordConfirmPasswordResetRequest`, `onRecordRequestEmailChangeRequest`,
+/// `onRecordConfirmEmailChangeRequest`). They run once the request is validated and its
+/// record found, before the operation; the default action lets it proceed. `extra` holds the
+/// flow's own fields (`identity`, `identityField`, `password`, `newEmail`). A chain stopped
+/// before the default action answers an empty 200.
+pub struct RecordFlowEvent {
+    pub app: App,
+    pub collection: Collection,
+    /// `None` for a password login with an unknown identity (PocketBase: `e.record` null).
+    pub record: Option<Map<String, Value>>,
+    pub extra: Map<String, Value>,
+    pub request: RequestInfo,
+    /// Set by the default action.
+    pub proceed: bool,
+}
+
+impl Event for RecordFlowEvent {
+    fn collection(&self) -> Option<&Collection> {
+        Some(&self.collection)
+    }
+}

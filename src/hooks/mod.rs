@@ -16,7 +16,7 @@ use std::sync::{Arc, RwLock};
 
 pub use events::{
     AppEvent, CollectionEvent, MailerRecordEvent, RecordAuthEvent, RecordAuthWithOtpEvent,
-    RecordEnrichEvent, RecordEvent, RecordOtpRequestEvent, RecordRequestEvent,
+    RecordEnrichEvent, RecordEvent, RecordFlowEvent, RecordOtpRequestEvent, RecordRequestEvent,
     RecordsListRequestEvent, Written,
 };
 
@@ -32,6 +32,47 @@ pub type HandlerFn<E> =
 
 /// The default action at the end of a chain.
 pub type Action<'a, E> = &'a (dyn for<'e> Fn(&'e mut E) -> BoxFuture<'e, HookResult> + Send + Sync);
+
+/// Picks one of the auth flow request chains.
+pub type FlowHook = fn(&Hooks) -> &Hook<RecordFlowEvent>;
+
+/// Runs an auth flow's request chain as a gate before its operation: `Ok(Some(event))` to
+/// go on (with the record and extra fields as the handlers left them), `Ok(None)` when a
+/// handler stopped the chain (the endpoint answers an empty 200).
+pub async fn flow_gate(
+    app: &crate::app::App,
+    hook: FlowHook,
+    collection: &crate::core::collection::Collection,
+    record: Option<serde_json::Map<String, serde_json::Value>>,
+    extra: serde_json::Map<String, serde_json::Value>,
+    body: &serde_json::Map<String, serde_json::Value>,
+) -> Result<Option<RecordFlowEvent>, ApiError> {
+    let chain = hook(app.hooks());
+    let mut event = RecordFlowEvent {
+        app: app.clone(),
+        collection: collection.clone(),
+        record,
+        extra,
+        request: crate::filter::sql::RequestInfo {
+            auth: None,
+            body: body.clone(),
+            query: serde_json::Map::new(),
+            headers: serde_json::Map::new(),
+            method: "POST".into(),
+            context: "default".into(),
+        },
+        proceed: !chain.has_handlers(),
+    };
+    if chain.has_handlers() {
+        chain.trigger(&mut event, &flow_proceed).await?;
+    }
+    Ok(event.proceed.then_some(event))
+}
+
+fn flow_proceed(e: &mut RecordFlowEvent) -> BoxFuture<'_, HookResult> {
+    e.proceed = true;
+    Box::pin(async { Ok(()) })
+}
 
 /// A default action with nothing more to do (lifecycle events).
 pub fn proceed<E>(_: &mut E) -> BoxFuture<'_, HookResult> {
@@ -223,6 +264,22 @@ pub struct Hooks {
     pub on_settings_reload: Hook<AppEvent>,
     /// `onRecordAuthRequest`
     pub on_record_auth_request: Hook<RecordAuthEvent>,
+    /// `onRecordAuthWithPasswordRequest`
+    pub on_record_auth_with_password_request: Hook<RecordFlowEvent>,
+    /// `onRecordAuthRefreshRequest`
+    pub on_record_auth_refresh_request: Hook<RecordFlowEvent>,
+    /// `onRecordRequestVerificationRequest`
+    pub on_record_request_verification_request: Hook<RecordFlowEvent>,
+    /// `onRecordConfirmVerificationRequest`
+    pub on_record_confirm_verification_request: Hook<RecordFlowEvent>,
+    /// `onRecordRequestPasswordResetRequest`
+    pub on_record_request_password_reset_request: Hook<RecordFlowEvent>,
+    /// `onRecordConfirmPasswordResetRequest`
+    pub on_record_confirm_password_reset_request: Hook<RecordFlowEvent>,
+    /// `onRecordRequestEmailChangeRequest`
+    pub on_record_request_email_change_request: Hook<RecordFlowEvent>,
+    /// `onRecordConfirmEmailChangeRequest`
+    pub on_record_confirm_email_change_request: Hook<RecordFlowEvent>,
     /// `onRecordsListRequest`
     pub on_records_list_request: Hook<RecordsListRequestEvent>,
     /// `onRecordEnrich`

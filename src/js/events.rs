@@ -12,7 +12,7 @@ use crate::error::ApiError;
 use crate::filter::sql::RequestInfo;
 use crate::hooks::{
     AppEvent, CollectionEvent, Event, HookResult, MailerRecordEvent, Next, RecordAuthEvent,
-    RecordAuthWithOtpEvent, RecordEnrichEvent, RecordEvent, RecordOtpRequestEvent,
+    RecordAuthWithOtpEvent, RecordEnrichEvent, RecordEvent, RecordFlowEvent, RecordOtpRequestEvent,
     RecordRequestEvent, RecordsListRequestEvent, Written,
 };
 use crate::js::bridge::{self, Continuation};
@@ -411,6 +411,32 @@ impl JsEvent for CollectionEvent {
             && let Ok(collection) = Collection::from_json(&value)
         {
             self.collection = collection;
+        }
+    }
+}
+
+impl JsEvent for RecordFlowEvent {
+    fn export(&self) -> Map<String, Value> {
+        let mut out = Map::new();
+        out.insert("collection".into(), json!(self.collection.id));
+        out.insert(
+            "record".into(),
+            self.record.clone().map_or(Value::Null, Value::Object),
+        );
+        out.insert("requestInfo".into(), request_json(&self.request));
+        out.insert("extra".into(), Value::Object(self.extra.clone()));
+        out
+    }
+    fn import(&mut self, mut changed: Map<String, Value>) {
+        if let Some(record) = self.record.as_mut() {
+            take_record(&mut changed, record);
+        }
+        if let Some(Value::Object(extra)) = changed.remove("extra") {
+            for (key, value) in extra {
+                if self.extra.contains_key(&key) {
+                    self.extra.insert(key, value);
+                }
+            }
         }
     }
 }

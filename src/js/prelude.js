@@ -413,6 +413,10 @@
       e.collection.original = () => original;
     }
     if (data.message) e.message = new MailerMessage(data.message);
+    if (data.extra) {
+      Object.defineProperty(e, "__extra", { value: Object.keys(data.extra) });
+      Object.assign(e, data.extra);
+    }
     e.next = function () {
       const fresh = next(JSON.stringify(exportEvent(e)));
       refreshEvent(e, JSON.parse(fresh));
@@ -429,6 +433,7 @@
     for (const key of ["password", "token", "meta"]) if (key in e) out[key] = e[key];
     if (e.message) out.message = Object.assign({}, e.message);
     if (e.__written) out.written = e.__written;
+    if (e.__extra) out.extra = Object.fromEntries(e.__extra.map((k) => [k, e[k]]));
     if (e.__kind === "collection") out.collection = JSON.parse(JSON.stringify(e.collection));
     return out;
   }

@@ -347,3 +347,21 @@ declare namespace $template {
   function loadFiles(...paths: string[]): { render(data?: any): string };
   function loadString(...templates: string[]): { render(data?: any): string };
 }
+
+interface RecordFlowEvent extends HookEvent {
+  collection: Collection;
+  record: Record | null;
+  requestInfo(): RequestInfo;
+  identity?: string;
+  identityField?: string;
+  password?: string;
+  newEmail?: string;
+}
+declare function onRecordAuthWithPasswordRequest(handler: (e: RecordFlowEvent) => any, ...tags: string[]): void;
+declare function onRecordAuthRefreshRequest(handler: (e: RecordFlowEvent) => any, ...tags: string[]): void;
+declare function onRecordRequestVerificationRequest(handler: (e: RecordFlowEvent) => any, ...tags: string[]): void;
+declare function onRecordConfirmVerificationRequest(handler: (e: RecordFlowEvent) => any, ...tags: string[]): void;
+declare function onRecordRequestPasswordResetRequest(handler: (e: RecordFlowEvent) => any, ...tags: string[]): void;
+declare function onRecordConfirmPasswordResetRequest(handler: (e: RecordFlowEvent) => any, ...tags: string[]): void;
+declare function onRecordRequestEmailChangeRequest(handler: (e: RecordFlowEvent) => any, ...tags: string[]): void;
+declare function onRecordConfirmEmailChangeRequest(handler: (e: RecordFlowEvent) => any, ...tags: string[]): void;
