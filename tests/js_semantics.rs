@@ -478,3 +478,21 @@ routerAdd("GET", "/api/seen", (e) => e.json(200, $app.store().getAll()));
                "reset": "a@example.com", "refreshed": id})
     );
 }
+
+#[tokio::test]
+async fn after_error_hooks_see_failed_writes() {
+    let hook = r#"
+onRecordCreate((e) => { if (e.record.get("title") === "bad") throw new BadRequestError("refused"); e.next(); }, "posts");
+onRecordAfterCreateError((e) => { $app.store().set("failed", e.record.get("title") + ": " + e.error.message); }, "posts");
+routerAdd("GET", "/api/seen", (e) => e.json(200, $app.store().getAll()));
+"#;
+    let server = TestServer::start_hooks(&[("errors.pb.js", hook)]).await;
+    let admin = server.superuser_token().await;
+    posts(&server, &admin).await;
+    let res = create(&server, None, json!({"title": "bad"})).await;
+    assert_eq!(res.status, 400, "{}", res.body);
+    assert_eq!(
+        server.get("/api/seen", None).await.json(),
+        json!({"failed": "bad: Refused."})
+    );
+}

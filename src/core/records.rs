@@ -15,7 +15,7 @@ use crate::core::record::validate::{check_text, validate};
 use crate::error::ApiError;
 use crate::error::{FieldErrors, field_error};
 use crate::filter::sql::SqlExpr;
-use crate::hooks::{Action, BoxFuture, Hook, HookResult, RecordEvent};
+use crate::hooks::{Action, BoxFuture, HookResult, RecordEvent};
 use crate::store::{self, Change, Committed, Db, DbHandle};
 use sqlx::SqliteConnection;
 
@@ -125,7 +125,7 @@ pub async fn insert(
     record: &Map<String, Value>,
 ) -> Result<(), RecordError> {
     let mut event = record_event(app, db, collection, record);
-    run_chain(&app.hooks().on_record_create, &mut event, &insert_action).await?;
+    run_chain(Change::Create, &mut event, &insert_action).await?;
     after_success(app, db, Change::Create, event).await;
     Ok(())
 }
@@ -163,7 +163,7 @@ pub async fn save(
         event.original =
             store::records::find_matching(db, collection, id, &SqlExpr::always()).await?;
     }
-    run_chain(&app.hooks().on_record_update, &mut event, &save_action).await?;
+    run_chain(Change::Update, &mut event, &save_action).await?;
     after_success(app, db, Change::Update, event).await;
     Ok(())
 }
@@ -248,7 +248,7 @@ pub async fn delete(
             record
         });
     let mut event = record_event(app, db, collection, &existing);
-    run_chain(&app.hooks().on_record_delete, &mut event, &delete_action).await?;
+    run_chain(Change::Delete, &mut event, &delete_action).await?;
     after_success(app, db, Change::Delete, event).await;
     Ok(())
 }
@@ -283,6 +283,7 @@ fn record_event(
         id: record.get("id").map(to_text).unwrap_or_default(),
         record: record.clone(),
         original: None,
+        error: None,
         failure: None,
     }
 }
@@ -290,15 +291,50 @@ fn record_event(
 /// Runs a model chain. A failure of the default action (the write) comes back as its own
 /// `RecordError` (field errors, refusals); a handler's error as `RecordError::Hook`.
 async fn run_chain(
-    hook: &Hook<RecordEvent>,
+    change: Change,
     event: &mut RecordEvent,
     action: Action<'_, RecordEvent>,
 ) -> Result<(), RecordError> {
+    let app = event.app.clone();
+    let hooks = app.hooks();
+    let (hook, after_error) = match change {
+        Change::Create => (&hooks.on_record_create, &hooks.on_record_after_create_error),
+        Change::Update => (&hooks.on_record_update, &hooks.on_record_after_update_error),
+        Change::Delete => (&hooks.on_record_delete, &hooks.on_record_after_delete_error),
+    };
     let result = hook.trigger(event, action).await;
-    if let Some(failure) = event.failure.take() {
-        return Err(failure);
+    let outcome = match event.failure.take() {
+        Some(failure) => Err(failure),
+        None => result.map_err(RecordError::Hook),
+    };
+    if let Err(err) = &outcome
+        && after_error.has_handlers()
+    {
+        let mut failed = RecordEvent {
+            app: event.app.clone(),
+            db: event.db.clone(),
+            collection: event.collection.clone(),
+            record: event.record.clone(),
+            id: event.id.clone(),
+            original: event.original.clone(),
+            error: Some(error_text(err)),
+            failure: None,
+        };
+        if let Err(hook_err) = after_error.trigger(&mut failed, &noop).await {
+            tracing::warn!("after-error hook failed: {}", hook_err.message);
+        }
     }
-    result.map_err(RecordError::Hook)
+    outcome
+}
+
+/// A write failure as `e.error` shows it to the after-error hooks.
+fn error_text(err: &RecordError) -> String {
+    match err {
+        RecordError::Invalid(errors) => serde_json::Value::Object(errors.clone()).to_string(),
+        RecordError::Refused(message) => message.to_string(),
+        RecordError::Db(err) => err.to_string(),
+        RecordError::Hook(err) => err.message.clone(),
+    }
 }
 
 /// Parks the write's own error in the event, and fails the chain.
@@ -347,6 +383,7 @@ pub async fn committed(app: &App, change: Committed) {
         id: change.record.get("id").map(to_text).unwrap_or_default(),
         record: change.record,
         original: None,
+        error: None,
         failure: None,
     };
     if let Err(err) = hook.trigger(&mut event, &noop).await {

@@ -102,6 +102,8 @@ pub struct RecordEvent {
     pub(crate) id: String,
     /// The stored version before an update (`record.original()`), when a handler is bound.
     pub original: Option<Map<String, Value>>,
+    /// Why the write failed (`e.error`, for the `onRecordAfter…Error` hooks).
+    pub error: Option<String>,
     /// The write's own failure, kept for the engine (set by the default action).
     pub(crate) failure: Option<RecordError>,
 }

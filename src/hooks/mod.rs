@@ -304,6 +304,12 @@ pub struct Hooks {
     pub on_record_after_update_success: Hook<RecordEvent>,
     /// `onRecordAfterDeleteSuccess`
     pub on_record_after_delete_success: Hook<RecordEvent>,
+    /// `onRecordAfterCreateError`
+    pub on_record_after_create_error: Hook<RecordEvent>,
+    /// `onRecordAfterUpdateError`
+    pub on_record_after_update_error: Hook<RecordEvent>,
+    /// `onRecordAfterDeleteError`
+    pub on_record_after_delete_error: Hook<RecordEvent>,
 }
 
 #[cfg(test)]

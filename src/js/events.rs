@@ -162,6 +162,9 @@ impl JsEvent for RecordEvent {
         if let Some(original) = &self.original {
             out.insert("original".into(), Value::Object(original.clone()));
         }
+        if let Some(error) = &self.error {
+            out.insert("error".into(), json!(error));
+        }
         out
     }
     fn import(&mut self, mut changed: Map<String, Value>) {

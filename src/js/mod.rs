@@ -423,5 +423,8 @@ fn bind_hook(
         "onRecordAfterCreateSuccess" => on_record_after_create_success,
         "onRecordAfterUpdateSuccess" => on_record_after_update_success,
         "onRecordAfterDeleteSuccess" => on_record_after_delete_success,
+        "onRecordAfterCreateError" => on_record_after_create_error,
+        "onRecordAfterUpdateError" => on_record_after_update_error,
+        "onRecordAfterDeleteError" => on_record_after_delete_error,
     }
 }

@@ -406,6 +406,7 @@
       e.error = (status, message, errData) => { throw errorFor(status, message, errData); };
     }
     for (const key of ["password", "token", "authMethod", "type", "meta"]) if (key in data) e[key] = data[key];
+    if (data.error) e.error = new Error(data.error);
     if (data.otp) e.otp = recordFrom(data.otp.collection, data.otp.record, true);
     if (data.kind === "collection") {
       Object.defineProperty(e, "__kind", { value: "collection" });

@@ -365,3 +365,7 @@ declare function onRecordRequestPasswordResetRequest(handler: (e: RecordFlowEven
 declare function onRecordConfirmPasswordResetRequest(handler: (e: RecordFlowEvent) => any, ...tags: string[]): void;
 declare function onRecordRequestEmailChangeRequest(handler: (e: RecordFlowEvent) => any, ...tags: string[]): void;
 declare function onRecordConfirmEmailChangeRequest(handler: (e: RecordFlowEvent) => any, ...tags: string[]): void;
+
+declare function onRecordAfterCreateError(handler: (e: RecordEvent & { error: Error }) => any, ...tags: string[]): void;
+declare function onRecordAfterUpdateError(handler: (e: RecordEvent & { error: Error }) => any, ...tags: string[]): void;
+declare function onRecordAfterDeleteError(handler: (e: RecordEvent & { error: Error }) => any, ...tags: string[]): void;
