@@ -29,6 +29,7 @@ pub mod hooks;
 pub mod jobs;
 pub mod js;
 pub mod mail;
+pub mod pages;
 pub mod ratelimit;
 pub mod server;
 pub mod store;
