@@ -496,3 +496,38 @@ routerAdd("GET", "/api/seen", (e) => e.json(200, $app.store().getAll()));
         json!({"failed": "bad: Refused."})
     );
 }
+
+#[tokio::test]
+async fn record_validate_hooks_add_checks_or_skip_validation() {
+    let hook = r#"
+onRecordValidate((e) => {
+  const title = e.record.get("title");
+  if (title === "forbidden") throw new BadRequestError("Failed to create record.", { title: new ValidationError("custom", "not this one") });
+  if (title === "") return; // skips the field checks, as PocketBase does when next() is not called
+  e.next();
+}, "posts");
+"#;
+    let server = TestServer::start_hooks(&[("validate.pb.js", hook)]).await;
+    let admin = server.superuser_token().await;
+    posts(&server, &admin).await;
+    let required = json!({"fields": [{"name": "title", "type": "text", "required": true},
+        {"name": "score", "type": "number", "max": 10}]});
+    server.patch_collection(&admin, "posts", required).await;
+    let res = create(&server, None, json!({"title": "forbidden"})).await;
+    assert_eq!(
+        (res.status, res.json()),
+        (
+            400,
+            json!({"data": {"title": {"code": "custom", "message": "Not this one."}},
+                     "message": "Failed to create record.", "status": 400})
+        )
+    );
+    let res = create(&server, None, json!({"title": "ok", "score": 11})).await;
+    assert_eq!(res.status, 400);
+    assert_eq!(
+        res.json()["data"]["score"]["code"],
+        "validation_max_number_constraint"
+    );
+    let res = create(&server, None, json!({"title": "", "score": 1})).await;
+    assert_eq!(res.status, 200, "validation skipped: {}", res.body);
+}

@@ -66,7 +66,7 @@ pub async fn prepare_create(
     actor: Actor,
 ) -> Result<Map<String, Value>, RecordError> {
     refuse_views(collection)?;
-    let mut record = input::apply(
+    let record = input::apply(
         collection,
         None,
         body,
@@ -79,11 +79,52 @@ pub async fn prepare_create(
         auth_create_rules(collection, body, &record, actor, &mut errors);
     }
     check_relations(app, db, collection, &record, &mut errors).await?;
-    if !errors.is_empty() {
-        return Err(RecordError::Invalid(errors));
-    }
+    let mut record = validate_chain(app, db, collection, record, errors).await?;
     hash_password(collection, &mut record, None).await?;
     Ok(record)
+}
+
+/// `onRecordValidate`: handlers see the would-be record (and may change it or fail the
+/// write); the default action reports the field errors found.
+async fn validate_chain(
+    app: &App,
+    db: Db<'_>,
+    collection: &Collection,
+    record: Map<String, Value>,
+    errors: FieldErrors,
+) -> Result<Map<String, Value>, RecordError> {
+    let hook = &app.hooks().on_record_validate;
+    if !hook.has_handlers() {
+        return match errors.is_empty() {
+            true => Ok(record),
+            false => Err(RecordError::Invalid(errors)),
+        };
+    }
+    let mut event = record_event(app, db, collection, &record);
+    if !errors.is_empty() {
+        event.failure = Some(RecordError::Invalid(errors));
+    }
+    let result = hook.trigger(&mut event, &validate_action).await;
+    let failure = event.failure.take();
+    if event.validated
+        && let Some(failure) = failure
+    {
+        return Err(failure);
+    }
+    result.map_err(RecordError::Hook)?;
+    Ok(event.record)
+}
+
+/// Fails the chain with the field errors found before it, if any.
+fn validate_action(e: &mut RecordEvent) -> BoxFuture<'_, HookResult> {
+    e.validated = true;
+    let invalid = e.failure.is_some();
+    Box::pin(async move {
+        match invalid {
+            true => Err(ApiError::bad_request_default()),
+            false => Ok(()),
+        }
+    })
 }
 
 /// The record an update would store, validated; nothing is written.
@@ -109,9 +150,7 @@ pub async fn prepare_update(
         auth_update_rules(collection, body, existing, &mut record, actor, &mut errors).await;
     }
     check_relations(app, db, collection, &record, &mut errors).await?;
-    if !errors.is_empty() {
-        return Err(RecordError::Invalid(errors));
-    }
+    let mut record = validate_chain(app, db, collection, record, errors).await?;
     hash_password(collection, &mut record, Some(existing)).await?;
     Ok(record)
 }
@@ -285,6 +324,7 @@ fn record_event(
         original: None,
         error: None,
         failure: None,
+        validated: false,
     }
 }
 
@@ -319,6 +359,7 @@ async fn run_chain(
             original: event.original.clone(),
             error: Some(error_text(err)),
             failure: None,
+            validated: false,
         };
         if let Err(hook_err) = after_error.trigger(&mut failed, &noop).await {
             tracing::warn!("after-error hook failed: {}", hook_err.message);
@@ -385,6 +426,7 @@ pub async fn committed(app: &App, change: Committed) {
         original: None,
         error: None,
         failure: None,
+        validated: false,
     };
     if let Err(err) = hook.trigger(&mut event, &noop).await {
         tracing::warn!(

@@ -106,6 +106,9 @@ pub struct RecordEvent {
     pub error: Option<String>,
     /// The write's own failure, kept for the engine (set by the default action).
     pub(crate) failure: Option<RecordError>,
+    /// `onRecordValidate`: set by its default action (a chain stopped before it skips the
+    /// field errors, as PocketBase's does).
+    pub(crate) validated: bool,
 }
 
 impl Event for RecordEvent {

@@ -292,6 +292,8 @@ pub struct Hooks {
     pub on_record_update_request: Hook<RecordRequestEvent>,
     /// `onRecordDeleteRequest`
     pub on_record_delete_request: Hook<RecordRequestEvent>,
+    /// `onRecordValidate`
+    pub on_record_validate: Hook<RecordEvent>,
     /// `onRecordCreate`
     pub on_record_create: Hook<RecordEvent>,
     /// `onRecordUpdate`

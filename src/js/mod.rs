@@ -417,6 +417,7 @@ fn bind_hook(
         "onRecordCreateRequest" => on_record_create_request,
         "onRecordUpdateRequest" => on_record_update_request,
         "onRecordDeleteRequest" => on_record_delete_request,
+        "onRecordValidate" => on_record_validate,
         "onRecordCreate" => on_record_create,
         "onRecordUpdate" => on_record_update,
         "onRecordDelete" => on_record_delete,

@@ -369,3 +369,5 @@ declare function onRecordConfirmEmailChangeRequest(handler: (e: RecordFlowEvent)
 declare function onRecordAfterCreateError(handler: (e: RecordEvent & { error: Error }) => any, ...tags: string[]): void;
 declare function onRecordAfterUpdateError(handler: (e: RecordEvent & { error: Error }) => any, ...tags: string[]): void;
 declare function onRecordAfterDeleteError(handler: (e: RecordEvent & { error: Error }) => any, ...tags: string[]): void;
+
+declare function onRecordValidate(handler: (e: RecordEvent) => any, ...tags: string[]): void;
