@@ -56,7 +56,7 @@ pub fn call(app: &App, db: DbHandle, method: &str, args: Vec<Value>) -> Answer {
                 .enumerate()
                 .map(|(i, id)| (format!("id{i}"), id))
                 .collect();
-            let filter = bind_params(&filter, Some(&Value::Object(params)));
+            let filter = bind_params(&filter, Some(&Value::Object(params)))?;
             let found = find_by_filter(app, &db, &c, &filter, "", 0, 0)?;
             Ok(Value::Array(
                 found.into_iter().map(|r| found_json(&c, r)).collect(),
@@ -78,7 +78,7 @@ pub fn call(app: &App, db: DbHandle, method: &str, args: Vec<Value>) -> Answer {
                 return Err(Failure::new(400, format!("no such column: {field}")));
             }
             let params = json!({ "value": value.unwrap_or(Value::Null) });
-            let filter = bind_params(&format!("{field} = {{:value}}"), Some(&params));
+            let filter = bind_params(&format!("{field} = {{:value}}"), Some(&params))?;
             let found = find_by_filter(app, &db, &c, &filter, "", 1, 0)?;
             found
                 .into_iter()
@@ -102,7 +102,7 @@ pub fn call(app: &App, db: DbHandle, method: &str, args: Vec<Value>) -> Answer {
             let c = collection(app, &text(0))?;
             let first = method == "findFirstRecordByFilter";
             let params = if first { args.get(2) } else { args.get(5) };
-            let filter = bind_params(&text(1), params);
+            let filter = bind_params(&text(1), params)?;
             let (sort, limit, offset) = if first {
                 (String::new(), 1, 0)
             } else {
@@ -311,26 +311,54 @@ fn find_by_filter(
     Ok(found)
 }
 
-/// Replaces `{:name}` placeholders with `params.name` as a filter literal (PocketBase binds
-/// them as dbx params; quoting them here keeps them values, never syntax).
-fn bind_params(filter: &str, params: Option<&Value>) -> String {
+/// Replaces `{:name}` placeholders with `params.name` as a filter literal, in one pass over
+/// the filter (a value is never scanned for placeholders itself). PocketBase binds them as
+/// dbx params; quoting them here keeps them values, never syntax. A text is quoted with a
+/// quote it does not contain when it can be (the filter language has no escape for a
+/// backslash before the closing quote).
+fn bind_params(filter: &str, params: Option<&Value>) -> Result<String, Failure> {
     let Some(Value::Object(params)) = params else {
-        return filter.to_string();
+        return Ok(filter.to_string());
     };
-    let mut out = filter.to_string();
-    for (name, value) in params {
-        let literal = match value {
-            Value::Number(n) => n.to_string(),
-            Value::Bool(b) => b.to_string(),
-            Value::Null => "null".into(),
-            other => format!(
-                "'{}'",
-                as_text(other).replace('\\', "").replace('\'', "\\'")
-            ),
+    let mut out = String::with_capacity(filter.len());
+    let mut rest = filter;
+    while let Some(start) = rest.find("{:") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = after.find('}') else {
+            out.push_str(&rest[start..]);
+            return Ok(out);
         };
-        out = out.replace(&format!("{{:{name}}}"), &literal);
+        match params.get(&after[..end]) {
+            Some(value) => out.push_str(&literal(value)?),
+            None => out.push_str(&rest[start..start + 2 + end + 1]),
+        }
+        rest = &after[end + 1..];
     }
-    out
+    out.push_str(rest);
+    Ok(out)
+}
+
+fn literal(value: &Value) -> Result<String, Failure> {
+    let text = match value {
+        Value::Number(n) => return Ok(n.to_string()),
+        Value::Bool(b) => return Ok(b.to_string()),
+        Value::Null => return Ok("null".into()),
+        other => as_text(other),
+    };
+    if text.ends_with('\\') {
+        return Err(Failure::new(
+            400,
+            "a filter param may not end with a backslash",
+        ));
+    }
+    Ok(if !text.contains('\'') {
+        format!("'{text}'")
+    } else if !text.contains('"') {
+        format!("\"{text}\"")
+    } else {
+        format!("'{}'", text.replace('\'', "\\'"))
+    })
 }
 
 pub fn collection(app: &App, id_or_name: &str) -> Result<Collection, Failure> {
@@ -526,5 +554,57 @@ fn as_text(value: &Value) -> String {
         Value::String(s) => s.clone(),
         Value::Null => String::new(),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bound(filter: &str, params: Value) -> String {
+        bind_params(filter, Some(&params)).expect("binds")
+    }
+
+    #[test]
+    fn params_become_literals_in_one_pass() {
+        assert_eq!(
+            bound(
+                "a = {:a} && b = {:b} && n = {:n}",
+                json!({"a": "x", "b": true, "n": 2})
+            ),
+            "a = 'x' && b = true && n = 2"
+        );
+        // A value is never scanned for placeholders itself.
+        assert_eq!(
+            bound(
+                "a = {:a} && b = {:b}",
+                json!({"a": "{:b}", "b": "' || 1=1 || '"})
+            ),
+            r#"a = '{:b}' && b = "' || 1=1 || '""#
+        );
+        assert_eq!(
+            bound("a = {:a}", json!({"a": "it's \"x\""})),
+            r#"a = 'it\'s "x"'"#
+        );
+        assert_eq!(bound("a = {:missing}", json!({})), "a = {:missing}");
+        assert!(bind_params("a = {:a}", Some(&json!({"a": "ends\\"}))).is_err());
+    }
+
+    #[test]
+    fn quoted_params_parse_back_to_the_same_text() {
+        for text in [
+            "plain",
+            "it's",
+            "say \"hi\"",
+            "both ' and \"",
+            "back\\slash",
+        ] {
+            let filter = bound("title = {:t}", json!({ "t": text }));
+            let parsed = crate::filter::parse(&filter).expect("parses");
+            assert!(
+                format!("{parsed:?}").contains(&format!("{text:?}")),
+                "{filter} -> {parsed:?}"
+            );
+        }
     }
 }
