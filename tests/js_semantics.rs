@@ -531,3 +531,58 @@ onRecordValidate((e) => {
     let res = create(&server, None, json!({"title": "", "score": 1})).await;
     assert_eq!(res.status, 200, "validation skipped: {}", res.body);
 }
+
+#[tokio::test]
+async fn record_query_with_dbx_expressions() {
+    let hook = r#"
+routerAdd("GET", "/api/query", (e) => {
+  const records = arrayOf(new Record);
+  $app.recordQuery("posts")
+    .andWhere($dbx.hashExp({ role: "staff" }))
+    .andWhere($dbx.exp("[[score]] >= {:min}", { min: 2 }))
+    .orderBy("score DESC")
+    .limit(2)
+    .all(records);
+  const one = new Record($app.findCollectionByNameOrId("posts"));
+  $app.recordQuery("posts").where($dbx.like("title", "50%")).one(one);
+  const none = $app.recordQuery("posts").where($dbx.in("title")).all();
+  const either = $app.recordQuery("posts").where($dbx.or($dbx.hashExp({ title: "a" }), $dbx.hashExp({ title: "b" }))).all();
+  return e.json(200, {
+    titles: records.map((r) => r.get("title")),
+    one: one.get("title"),
+    none: none.length,
+    either: either.length,
+  });
+});
+routerAdd("GET", "/api/query-miss", (e) => {
+  $app.recordQuery("posts").where($dbx.hashExp({ title: "nope" })).one(new Record($app.findCollectionByNameOrId("posts")));
+});
+"#;
+    let server = TestServer::start_hooks(&[("query.pb.js", hook)]).await;
+    let admin = server.superuser_token().await;
+    posts(&server, &admin).await;
+    for (title, role, score) in [
+        ("a", "staff", 1),
+        ("b", "staff", 5),
+        ("c", "guest", 9),
+        ("d", "staff", 3),
+        ("50% off", "guest", 0),
+    ] {
+        let res = create(
+            &server,
+            None,
+            json!({"title": title, "role": role, "score": score}),
+        )
+        .await;
+        assert_eq!(res.status, 200, "{}", res.body);
+    }
+    let res = server.get("/api/query", None).await;
+    assert_eq!(
+        res.json(),
+        json!({"titles": ["b", "d"], "one": "50% off", "none": 0, "either": 2}),
+        "{}",
+        res.body
+    );
+    let res = server.get("/api/query-miss", None).await;
+    assert_eq!(res.status, 404, "{}", res.body);
+}

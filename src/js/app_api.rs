@@ -14,7 +14,7 @@ use crate::core::field::FieldOptions;
 use crate::core::record::input::{self, Writer};
 use crate::core::record::{self, Visibility};
 use crate::core::records::{self, Actor, RecordError};
-use crate::filter::sql::{RequestInfo, SqlExpr};
+use crate::filter::sql::{Param, RequestInfo, SqlExpr};
 use crate::js::bridge::block_on;
 use crate::js::host::{Answer, Failure};
 use crate::mail::{Address, Message};
@@ -117,6 +117,39 @@ pub fn call(app: &App, db: DbHandle, method: &str, args: Vec<Value>) -> Answer {
                     .map(|r| found_json(&c, r))
                     .ok_or_else(Failure::no_rows);
             }
+            Ok(Value::Array(
+                found.into_iter().map(|r| found_json(&c, r)).collect(),
+            ))
+        }
+        "recordQuery" => {
+            // `$app.recordQuery(...)` with `$dbx` expressions: hook code is server code, and
+            // its SQL fragments are used as written (as PocketBase's dbx does), with `?` values.
+            let c = collection(app, &text(0))?;
+            let spec = args.get(1).cloned().unwrap_or(Value::Null);
+            let condition = match spec["where"].as_str().filter(|w| !w.trim().is_empty()) {
+                Some(sql) => SqlExpr {
+                    sql: sql.to_string(),
+                    params: spec["params"]
+                        .as_array()
+                        .map(|values| values.iter().map(param).collect())
+                        .unwrap_or_default(),
+                },
+                None => SqlExpr::always(),
+            };
+            let order = SqlExpr {
+                sql: spec["order"].as_str().unwrap_or("").to_string(),
+                params: Vec::new(),
+            };
+            let limit = spec["limit"].as_i64().filter(|l| *l > 0).unwrap_or(-1);
+            let offset = spec["offset"].as_i64().unwrap_or(0).max(0);
+            let found = block_on(store::records::find_all(
+                db.db(store),
+                &c,
+                &condition,
+                &order,
+                limit,
+                offset,
+            ))?;
             Ok(Value::Array(
                 found.into_iter().map(|r| found_json(&c, r)).collect(),
             ))
@@ -539,6 +572,19 @@ pub fn record_failure(err: RecordError) -> Failure {
         RecordError::Refused(message) => Failure::new(400, message),
         RecordError::Db(err) => err.into(),
         RecordError::Hook(err) => err.into(),
+    }
+}
+
+/// A JSON value bound to a `?` of a hook's SQL.
+fn param(value: &Value) -> Param {
+    match value {
+        Value::Null => Param::Null,
+        Value::Bool(b) => Param::Integer(i64::from(*b)),
+        Value::Number(n) => n
+            .as_i64()
+            .map_or(Param::Real(n.as_f64().unwrap_or(0.0)), Param::Integer),
+        Value::String(s) => Param::Text(s.clone()),
+        other => Param::Text(other.to_string()),
     }
 }
 

@@ -175,9 +175,10 @@
 
   class Record {
     constructor(collection, data) {
-      const c = collectionOf(collection);
+      // `new Record()` with no collection is a blank model (e.g. for `arrayOf(new Record)`).
+      const c = collection == null ? null : collectionOf(collection);
       Object.defineProperty(this, "__c", { value: c, writable: true });
-      Object.defineProperty(this, "__d", { value: call("newRecord", c.id), writable: true });
+      Object.defineProperty(this, "__d", { value: c ? call("newRecord", c.id) : {}, writable: true });
       Object.defineProperty(this, "__orig", { value: null, writable: true });
       Object.defineProperty(this, "__hidden", { value: {}, writable: true });
       Object.defineProperty(this, "__custom", { value: false, writable: true });
@@ -291,6 +292,7 @@
         records([app("findFirstRecordByFilter", collectionOf(c).id, filter || "", params || {})])[0],
       findAllRecords: (c) => records(app("findRecordsByFilter", collectionOf(c).id, "", "", 0, 0, {})),
       countRecords: (c) => app("countRecords", collectionOf(c).id),
+      recordQuery: (c) => recordQuery(app, c),
       findAuthRecordByEmail: (c, email) => records([app("findAuthRecordByEmail", collectionOf(c).id, email)])[0],
       findAuthRecordByToken: (token, type) => records([app("findAuthRecordByToken", token, type || "auth")])[0],
       save: (model) => (model instanceof Collection ? saveCollection(app, model) : saveRecord(app, model, true)),
@@ -334,6 +336,88 @@
     const saved = app("save", model.__c.id, model.__d, model.isNew(), validate);
     model.__d = saved;
     model.__orig = JSON.parse(JSON.stringify(saved));
+  }
+
+  // $dbx expressions: SQL text with `?` values in order (`{:name}` placeholders become `?`;
+  // `[[column]]` and `{{table}}` are quoted as dbx does).
+  const quoteName = (name) => {
+    if (!/^[A-Za-z_][A-Za-z0-9_.]*$/.test(name)) throw new Error("invalid identifier: " + name);
+    return name.split(".").map((p) => "`" + p + "`").join(".");
+  };
+  function dbxExp(sql, params) {
+    const values = [];
+    const text = String(sql)
+      .replace(/\[\[([^\]]+)\]\]|\{\{([^}]+)\}\}/g, (_, col, table) => quoteName(col || table))
+      .replace(/\{:([A-Za-z0-9_]+)\}/g, (_, name) => {
+        values.push(params && name in params ? params[name] : null);
+        return "?";
+      });
+    return { sql: text, params: values };
+  }
+  const join = (sep) => (...exps) => {
+    const parts = exps.filter((e) => e && e.sql);
+    return { sql: parts.map((e) => "(" + e.sql + ")").join(sep), params: parts.flatMap((e) => e.params) };
+  };
+  const $dbx = {
+    exp: dbxExp,
+    hashExp: (obj) => join(" AND ")(...Object.keys(obj).map((key) => {
+      const v = obj[key];
+      if (v === null || v === undefined) return { sql: quoteName(key) + " IS NULL", params: [] };
+      if (Array.isArray(v)) return $dbx.in(key, ...v);
+      return { sql: quoteName(key) + " = ?", params: [v] };
+    })),
+    and: join(" AND "),
+    or: join(" OR "),
+    not: (e) => ({ sql: "NOT (" + e.sql + ")", params: e.params }),
+    in: (col, ...values) => (values.length
+      ? { sql: quoteName(col) + " IN (" + values.map(() => "?").join(", ") + ")", params: values }
+      : { sql: "0=1", params: [] }),
+    notIn: (col, ...values) => (values.length ? $dbx.not($dbx.in(col, ...values)) : { sql: "1=1", params: [] }),
+    like: (col, ...values) => join(" AND ")(...values.map((v) => ({ sql: quoteName(col) + " LIKE ? ESCAPE '\\'", params: ["%" + String(v).replace(/[\\%_]/g, (m) => "\\" + m) + "%"] }))),
+    between: (col, from, to) => ({ sql: quoteName(col) + " BETWEEN ? AND ?", params: [from, to] }),
+  };
+
+  // $app.recordQuery(collection): a small dbx-style query builder over one collection.
+  function recordQuery(app, ref) {
+    const c = collectionOf(ref);
+    let where = null;
+    let order = [];
+    let limit = 0;
+    let offset = 0;
+    const run = (max) => app("recordQuery", c.id, {
+      where: where ? where.sql : "", params: where ? where.params : [],
+      order: order.join(", "), limit: max || limit, offset,
+    });
+    const q = {
+      where: (e) => { where = e || null; return q; },
+      andWhere: (e) => { where = where ? join(" AND ")(where, e) : e; return q; },
+      orWhere: (e) => { where = where ? join(" OR ")(where, e) : e; return q; },
+      orderBy: (...cols) => { order = cols.map(String); return q; },
+      andOrderBy: (...cols) => { order = order.concat(cols.map(String)); return q; },
+      limit: (n) => { limit = Number(n) || 0; return q; },
+      offset: (n) => { offset = Number(n) || 0; return q; },
+      one: (target) => {
+        const found = records(run(1));
+        if (!found.length) throw hostError({ status: 404, message: "sql: no rows in result set" });
+        if (target instanceof Record) {
+          target.__c = found[0].__c;
+          target.__d = found[0].__d;
+          target.__orig = found[0].__orig;
+          return target;
+        }
+        return found[0];
+      },
+      all: (target) => {
+        const found = records(run(0));
+        if (Array.isArray(target)) {
+          target.length = 0;
+          target.push(...found);
+          return target;
+        }
+        return found;
+      },
+    };
+    return q;
   }
 
   const appStore = {
@@ -691,7 +775,7 @@
   Object.assign(globalThis, helpers, {
     ApiError, BadRequestError, NotFoundError, ForbiddenError, UnauthorizedError, TooManyRequestsError,
     InternalServerError, ValidationError, Middleware, Field, Record, Collection, DynamicModel, DateTime, MailerMessage,
-    $apis, $security, $filepath, $os, $http, $mails, $template, process, console, __hooks: host.hooksDir,
+    $apis, $dbx, $security, $filepath, $os, $http, $mails, $template, process, console, __hooks: host.hooksDir,
     require: requireFrom(host.hooksDir),
   });
   for (const [name, type] of Object.entries(fieldTypes)) globalThis[name] = fieldClass(type);

@@ -371,3 +371,29 @@ declare function onRecordAfterUpdateError(handler: (e: RecordEvent & { error: Er
 declare function onRecordAfterDeleteError(handler: (e: RecordEvent & { error: Error }) => any, ...tags: string[]): void;
 
 declare function onRecordValidate(handler: (e: RecordEvent) => any, ...tags: string[]): void;
+
+interface DbxExpression { sql: string; params: any[]; }
+declare namespace $dbx {
+  function exp(sql: string, params?: { [name: string]: any }): DbxExpression;
+  function hashExp(values: { [column: string]: any }): DbxExpression;
+  function and(...exps: DbxExpression[]): DbxExpression;
+  function or(...exps: DbxExpression[]): DbxExpression;
+  function not(exp: DbxExpression): DbxExpression;
+  function in_(column: string, ...values: any[]): DbxExpression;
+  function notIn(column: string, ...values: any[]): DbxExpression;
+  function like(column: string, ...values: string[]): DbxExpression;
+  function between(column: string, from: any, to: any): DbxExpression;
+}
+interface RecordQuery {
+  where(exp: DbxExpression): RecordQuery;
+  andWhere(exp: DbxExpression): RecordQuery;
+  orWhere(exp: DbxExpression): RecordQuery;
+  orderBy(...columns: string[]): RecordQuery;
+  andOrderBy(...columns: string[]): RecordQuery;
+  limit(n: number): RecordQuery;
+  offset(n: number): RecordQuery;
+  one(target?: Record): Record;
+  all(target?: Record[]): Record[];
+}
+interface App { recordQuery(collection: Collection | string): RecordQuery; }
+declare function arrayOf<T>(model: T): T[];
