@@ -373,17 +373,17 @@ declare function onRecordAfterDeleteError(handler: (e: RecordEvent & { error: Er
 declare function onRecordValidate(handler: (e: RecordEvent) => any, ...tags: string[]): void;
 
 interface DbxExpression { sql: string; params: any[]; }
-declare namespace $dbx {
-  function exp(sql: string, params?: { [name: string]: any }): DbxExpression;
-  function hashExp(values: { [column: string]: any }): DbxExpression;
-  function and(...exps: DbxExpression[]): DbxExpression;
-  function or(...exps: DbxExpression[]): DbxExpression;
-  function not(exp: DbxExpression): DbxExpression;
-  function in_(column: string, ...values: any[]): DbxExpression;
-  function notIn(column: string, ...values: any[]): DbxExpression;
-  function like(column: string, ...values: string[]): DbxExpression;
-  function between(column: string, from: any, to: any): DbxExpression;
-}
+declare const $dbx: {
+  exp(sql: string, params?: { [name: string]: any }): DbxExpression;
+  hashExp(values: { [column: string]: any }): DbxExpression;
+  and(...exps: DbxExpression[]): DbxExpression;
+  or(...exps: DbxExpression[]): DbxExpression;
+  not(exp: DbxExpression): DbxExpression;
+  in(column: string, ...values: any[]): DbxExpression;
+  notIn(column: string, ...values: any[]): DbxExpression;
+  like(column: string, ...values: string[]): DbxExpression;
+  between(column: string, from: any, to: any): DbxExpression;
+};
 interface RecordQuery {
   where(exp: DbxExpression): RecordQuery;
   andWhere(exp: DbxExpression): RecordQuery;
