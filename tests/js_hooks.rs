@@ -8,7 +8,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Response, TestServer};
+use common::{TestServer, expect};
 use satchel::js::pool::Limits;
 use serde_json::{Value, json};
 
@@ -17,15 +17,6 @@ const GENERIC: &str = "Something went wrong while processing your request.";
 /// PocketBase's error envelope, as the exact body text.
 fn envelope(status: u16, message: &str) -> String {
     json!({"data": {}, "message": message, "status": status}).to_string()
-}
-
-#[track_caller]
-fn expect(res: &Response, status: u16, body: &str) {
-    assert_eq!(
-        (res.status, res.body.as_str()),
-        (status, body),
-        "full response: {res:?}"
-    );
 }
 
 /// A user `ann@example.com` and its token, plus the superuser token.

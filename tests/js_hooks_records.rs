@@ -8,19 +8,10 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::smtp::{Mail, SmtpSink};
-use common::{Response, TestServer};
+use common::{Response, TestServer, expect};
 use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(10);
-
-#[track_caller]
-fn expect(res: &Response, status: u16, body: &str) {
-    assert_eq!(
-        (res.status, res.body.as_str()),
-        (status, body),
-        "full response: {res:?}"
-    );
-}
 
 /// A base collection with public rules and text fields `title, status, ref, seen`.
 async fn collection(server: &TestServer, admin: &str, name: &str) {

@@ -21,7 +21,7 @@ use crate::core::collection::Collection;
 use crate::core::{datetime, ids, record};
 use crate::error::{ApiError, FieldErrors, field_error};
 use crate::hooks::{BoxFuture, HookResult, RecordAuthEvent};
-use crate::hooks::{FlowHook, flow_gate};
+use crate::hooks::{FlowHook, flow_gate, flow_gate_record};
 use crate::store;
 
 /// The auth collection `{c}` names (by id or name), or PocketBase's 404.
@@ -238,19 +238,9 @@ pub async fn auth_refresh(
         .and_then(|c| c.get("refreshable").and_then(Value::as_bool))
         .unwrap_or(false);
     let hook: FlowHook = |h| &h.on_record_auth_refresh_request;
-    let Some(event) = flow_gate(
-        &app,
-        hook,
-        &collection,
-        Some(record),
-        Map::new(),
-        &Map::new(),
-    )
-    .await?
-    else {
+    let Some(record) = flow_gate_record(&app, hook, &collection, record, &Map::new()).await? else {
         return Ok(StatusCode::OK.into_response());
     };
-    let record = event.record.unwrap_or_default();
     let access = Access::new(Some(current), &query, Method::POST, &headers);
     Login {
         collection,

@@ -19,7 +19,7 @@ use crate::core::field::FieldOptions;
 use crate::core::records;
 use crate::core::validate::is_email;
 use crate::error::{ApiError, FieldErrors, field_error, field_error_with};
-use crate::hooks::{FlowHook, flow_gate};
+use crate::hooks::{FlowHook, flow_gate, flow_gate_record};
 use crate::store;
 
 /// How long a record's verification or reset mail blocks the next one.
@@ -103,19 +103,9 @@ pub async fn request_verification(
         return Ok(StatusCode::NO_CONTENT);
     };
     let hook: FlowHook = |h| &h.on_record_request_verification_request;
-    let Some(event) = flow_gate(
-        &app,
-        hook,
-        &collection,
-        Some(record),
-        Map::new(),
-        &Map::new(),
-    )
-    .await?
-    else {
+    let Some(record) = flow_gate_record(&app, hook, &collection, record, &Map::new()).await? else {
         return Ok(StatusCode::OK);
     };
-    let record = event.record.unwrap_or_default();
     let key = resend_key("Verification", &collection, &record);
     if is_verified(&record) || app.windows().active(&key) {
         return Ok(StatusCode::NO_CONTENT);
@@ -200,11 +190,9 @@ pub async fn confirm_verification(
         ));
     };
     let hook: FlowHook = |h| &h.on_record_confirm_verification_request;
-    let Some(event) = flow_gate(&app, hook, &collection, Some(record), Map::new(), &body).await?
-    else {
+    let Some(record) = flow_gate_record(&app, hook, &collection, record, &body).await? else {
         return Ok(StatusCode::OK);
     };
-    let record = event.record.unwrap_or_default();
     if !is_verified(&record) {
         let mut changes = Map::new();
         changes.insert("verified".into(), json!(true));
@@ -245,19 +233,9 @@ pub async fn request_password_reset(
         return Ok(StatusCode::NO_CONTENT);
     };
     let hook: FlowHook = |h| &h.on_record_request_password_reset_request;
-    let Some(event) = flow_gate(
-        &app,
-        hook,
-        &collection,
-        Some(record),
-        Map::new(),
-        &Map::new(),
-    )
-    .await?
-    else {
+    let Some(record) = flow_gate_record(&app, hook, &collection, record, &Map::new()).await? else {
         return Ok(StatusCode::OK);
     };
-    let record = event.record.unwrap_or_default();
     let key = resend_key("PasswordReset", &collection, &record);
     if app.windows().active(&key) {
         return Ok(StatusCode::NO_CONTENT);
@@ -339,11 +317,9 @@ pub async fn confirm_password_reset(
         ));
     };
     let hook: FlowHook = |h| &h.on_record_confirm_password_reset_request;
-    let Some(event) = flow_gate(&app, hook, &collection, Some(record), Map::new(), &body).await?
-    else {
+    let Some(record) = flow_gate_record(&app, hook, &collection, record, &body).await? else {
         return Ok(StatusCode::OK);
     };
-    let record = event.record.unwrap_or_default();
     let mut changes = Map::new();
     changes.insert("password".into(), json!(pass));
     if !is_verified(&record) && claims.get("email") == record.get("email") {

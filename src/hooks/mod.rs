@@ -69,6 +69,27 @@ pub async fn flow_gate(
     Ok(event.proceed.then_some(event))
 }
 
+/// [`flow_gate`] for a flow with a record and no extra fields: the record as the handlers
+/// left it, or `None` when a handler stopped the chain.
+pub async fn flow_gate_record(
+    app: &crate::app::App,
+    hook: FlowHook,
+    collection: &crate::core::collection::Collection,
+    record: serde_json::Map<String, serde_json::Value>,
+    body: &serde_json::Map<String, serde_json::Value>,
+) -> Result<Option<serde_json::Map<String, serde_json::Value>>, ApiError> {
+    let event = flow_gate(
+        app,
+        hook,
+        collection,
+        Some(record),
+        serde_json::Map::new(),
+        body,
+    )
+    .await?;
+    Ok(event.map(|e| e.record.unwrap_or_default()))
+}
+
 fn flow_proceed(e: &mut RecordFlowEvent) -> BoxFuture<'_, HookResult> {
     e.proceed = true;
     Box::pin(async { Ok(()) })

@@ -137,6 +137,14 @@ fn next_function<'js, E: JsEvent>(
     )
 }
 
+/// What every record event shows: its collection (by id) and record.
+fn base(collection: &Collection, record: Value) -> Map<String, Value> {
+    let mut out = Map::new();
+    out.insert("collection".into(), json!(collection.id));
+    out.insert("record".into(), record);
+    out
+}
+
 fn request_json(info: &RequestInfo) -> Value {
     json!({
         "auth": info.auth.as_ref().map(|a| json!({"collection": a.collection.id, "record": a.record})),
@@ -156,9 +164,7 @@ fn take_record(changed: &mut Map<String, Value>, into: &mut Map<String, Value>) 
 
 impl JsEvent for RecordEvent {
     fn export(&self) -> Map<String, Value> {
-        let mut out = Map::new();
-        out.insert("collection".into(), json!(self.collection.id));
-        out.insert("record".into(), Value::Object(self.record.clone()));
+        let mut out = base(&self.collection, Value::Object(self.record.clone()));
         if let Some(original) = &self.original {
             out.insert("original".into(), Value::Object(original.clone()));
         }
@@ -203,10 +209,8 @@ fn take_written(changed: &mut Map<String, Value>) -> Option<Written> {
 
 impl JsEvent for RecordRequestEvent {
     fn export(&self) -> Map<String, Value> {
-        let mut out = Map::new();
+        let mut out = base(&self.collection, Value::Object(self.record.clone()));
         out.insert("kind".into(), json!("request"));
-        out.insert("collection".into(), json!(self.collection.id));
-        out.insert("record".into(), Value::Object(self.record.clone()));
         if let Some(original) = &self.original {
             out.insert("original".into(), Value::Object(original.clone()));
         }
@@ -254,10 +258,8 @@ impl JsEvent for RecordsListRequestEvent {
 
 impl JsEvent for RecordEnrichEvent {
     fn export(&self) -> Map<String, Value> {
-        let mut out = Map::new();
+        let mut out = base(&self.collection, Value::Object(self.record.clone()));
         out.insert("kind".into(), json!("enrich"));
-        out.insert("collection".into(), json!(self.collection.id));
-        out.insert("record".into(), Value::Object(self.record.clone()));
         out.insert("requestInfo".into(), request_json(&self.request));
         out
     }
@@ -275,10 +277,8 @@ impl JsEvent for RecordEnrichEvent {
 
 impl JsEvent for RecordOtpRequestEvent {
     fn export(&self) -> Map<String, Value> {
-        let mut out = Map::new();
-        out.insert("collection".into(), json!(self.collection.id));
-        out.insert(
-            "record".into(),
+        let mut out = base(
+            &self.collection,
             self.record.clone().map_or(Value::Null, Value::Object),
         );
         out.insert("password".into(), json!(self.password));
@@ -297,9 +297,7 @@ impl JsEvent for RecordOtpRequestEvent {
 
 impl JsEvent for RecordAuthWithOtpEvent {
     fn export(&self) -> Map<String, Value> {
-        let mut out = Map::new();
-        out.insert("collection".into(), json!(self.collection.id));
-        out.insert("record".into(), Value::Object(self.record.clone()));
+        let mut out = base(&self.collection, Value::Object(self.record.clone()));
         let otp = &self.otp;
         out.insert(
             "otp".into(),
@@ -317,11 +315,9 @@ impl JsEvent for RecordAuthWithOtpEvent {
 
 impl JsEvent for MailerRecordEvent {
     fn export(&self) -> Map<String, Value> {
-        let mut out = Map::new();
+        let mut out = base(&self.collection, Value::Object(self.record.clone()));
         let address = |a: &Address| json!({"address": a.email, "name": a.name});
         let m = &self.message;
-        out.insert("collection".into(), json!(self.collection.id));
-        out.insert("record".into(), Value::Object(self.record.clone()));
         out.insert(
             "message".into(),
             json!({
@@ -376,9 +372,7 @@ fn message_from(m: &Map<String, Value>, old: &Message) -> Message {
 
 impl JsEvent for RecordAuthEvent {
     fn export(&self) -> Map<String, Value> {
-        let mut out = Map::new();
-        out.insert("collection".into(), json!(self.collection.id));
-        out.insert("record".into(), Value::Object(self.record.clone()));
+        let mut out = base(&self.collection, Value::Object(self.record.clone()));
         out.insert("token".into(), json!(self.token));
         out.insert("authMethod".into(), json!(self.auth_method));
         out.insert("meta".into(), json!({}));
@@ -420,10 +414,8 @@ impl JsEvent for CollectionEvent {
 
 impl JsEvent for RecordFlowEvent {
     fn export(&self) -> Map<String, Value> {
-        let mut out = Map::new();
-        out.insert("collection".into(), json!(self.collection.id));
-        out.insert(
-            "record".into(),
+        let mut out = base(
+            &self.collection,
             self.record.clone().map_or(Value::Null, Value::Object),
         );
         out.insert("requestInfo".into(), request_json(&self.request));

@@ -253,6 +253,16 @@ impl TestServer {
 }
 
 /// The `pb_data` dir inside a temp dir.
+/// Asserts a response's exact status and body text.
+#[track_caller]
+pub fn expect(res: &Response, status: u16, body: &str) {
+    assert_eq!(
+        (res.status, res.body.as_str()),
+        (status, body),
+        "full response: {res:?}"
+    );
+}
+
 pub fn data_dir(root: &Path) -> PathBuf {
     root.join("pb_data")
 }

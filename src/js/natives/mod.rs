@@ -18,7 +18,6 @@ use crate::js::host::{Answer, Failure};
 pub fn call(name: &str, args: &[Value]) -> Answer {
     let text = |i: usize| args.get(i).map(as_text).unwrap_or_default();
     let number = |i: usize| args.get(i).and_then(Value::as_f64).unwrap_or(0.0);
-    let fail = |e: String| Failure::new(400, e);
     let (family, member) = name.split_once('.').unwrap_or(("", name));
     match family {
         "security" => security_call(member, args, &text, &number),
@@ -35,7 +34,6 @@ fn security_call(
     text: &dyn Fn(usize) -> String,
     number: &dyn Fn(usize) -> f64,
 ) -> Answer {
-    let fail = |e: String| Failure::new(400, e);
     let len = || number(0).max(0.0) as usize;
     Ok(match member {
         "md5" => json!(security::md5(&text(0))),
@@ -79,7 +77,6 @@ fn security_call(
 }
 
 fn filepath_call(member: &str, args: &[Value], text: &dyn Fn(usize) -> String) -> Answer {
-    let fail = |e: String| Failure::new(400, e);
     Ok(match member {
         "base" => json!(filepath::base(&text(0))),
         "clean" => json!(filepath::clean(&text(0))),
@@ -109,7 +106,6 @@ fn os_call(
     text: &dyn Fn(usize) -> String,
     number: &dyn Fn(usize) -> f64,
 ) -> Answer {
-    let fail = |e: String| Failure::new(400, e);
     let perm = |i: usize, default: u32| {
         args.get(i)
             .and_then(Value::as_u64)
@@ -185,7 +181,6 @@ fn exec(spec: Value) -> Answer {
         cmd.stdin = Some(bytes(Some(&spec["stdin"])));
     }
     let timeout = Duration::from_millis(spec["timeout"].as_u64().unwrap_or(30_000));
-    let fail = |e: String| Failure::new(400, e);
     Ok(match spec["mode"].as_str().unwrap_or("output") {
         "run" => {
             cmd.run(Some(timeout)).map_err(fail)?;
@@ -217,7 +212,7 @@ fn http_send(options: Value) -> Answer {
         headers,
         timeout: http::timeout_from_secs(options["timeout"].as_i64().unwrap_or(0)),
     };
-    let result = http::send(&send).map_err(|e| Failure::new(400, e))?;
+    let result = http::send(&send).map_err(fail)?;
     let raw = result.raw();
     Ok(json!({
         "statusCode": result.status_code,
@@ -227,6 +222,11 @@ fn http_send(options: Value) -> Answer {
         "body": result.body,
         "raw": raw,
     }))
+}
+
+/// A Go error's text as a host failure (a plain 400 when uncaught, as PocketBase's).
+fn fail(message: String) -> Failure {
+    Failure::new(400, message)
 }
 
 /// A string's UTF-8 bytes, or an array of byte values.
