@@ -28,10 +28,12 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> Result<(), String> 
     }
     let js = start_js(&app, global)?;
     let _watcher = match (&js, global.hooks_watch) {
-        (Some(js), true) => Some(crate::watch::watch_hooks(
-            &js.config().hooks_dir,
-            Arc::clone(js),
-        )?),
+        (Some(js), true) => {
+            let config = js.config();
+            let mut dirs = vec![config.hooks_dir.clone()];
+            dirs.extend(config.pages_dir.clone());
+            Some(crate::watch::watch(&dirs, Arc::clone(js))?)
+        }
         _ => None,
     };
     bootstrap(&app).await?;
@@ -100,22 +102,32 @@ pub async fn terminate(app: &App) {
     }
 }
 
-/// Loads `pb_hooks` (default `<dir>/../pb_hooks`) when it exists.
+/// Loads `pb_hooks` (default `<dir>/../pb_hooks`) and the pages (`--pagesDir`, else
+/// `<hooksDir>/pages`) when either exists.
 fn start_js(app: &App, global: &GlobalArgs) -> Result<Option<Arc<Js>>, String> {
     let hooks_dir = global
         .hooks_dir
         .clone()
         .unwrap_or_else(|| global.dir.join("..").join("pb_hooks"));
-    if !hooks_dir.is_dir() {
+    let pages_dir = crate::pages::root(&global.pages_dir, &hooks_dir);
+    if !hooks_dir.is_dir() && pages_dir.is_none() {
         return Ok(None);
     }
-    let hooks_dir = hooks_dir.canonicalize().map_err(|e| e.to_string())?;
+    let hooks_dir = hooks_dir.canonicalize().unwrap_or(hooks_dir);
     let mut limits = Limits::default();
     if let Some(workers) = global.hooks_pool {
         limits.workers = workers.max(1);
     }
     limits.timeout = std::time::Duration::from_secs(global.hooks_timeout.max(1));
-    Js::start(app, JsConfig { hooks_dir, limits }).map(Some)
+    Js::start(
+        app,
+        JsConfig {
+            hooks_dir,
+            pages_dir,
+            limits,
+        },
+    )
+    .map(Some)
 }
 
 async fn print_banner(app: &App, listener: &TcpListener) {

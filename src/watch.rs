@@ -1,9 +1,9 @@
-//! Watching `pb_hooks` for changes (`--hooksWatch`): a debounced file watcher that reloads
+//! Watching `pb_hooks` and the pages root for changes (`--hooksWatch`): a debounced file watcher that reloads
 //! the hooks runtime, building a new generation beside the running one (`Js::reload`). A
 //! generation that fails to load is logged and the old one keeps serving. Dot directories
 //! and `node_modules` are ignored, as PocketBase does.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -46,46 +46,55 @@ fn fingerprint(dir: &Path) -> Vec<(std::path::PathBuf, u64, Option<std::time::Sy
 
 const DEBOUNCE: Duration = Duration::from_millis(150);
 
-/// Reloads `js` whenever a file under `dir` changes.
-pub fn watch_hooks(dir: &Path, js: Arc<Js>) -> Result<Watcher, String> {
+/// Reloads `js` whenever a file under one of `dirs` (the hooks dir, the pages root)
+/// changes; a dir inside another is watched once.
+pub fn watch(dirs: &[PathBuf], js: Arc<Js>) -> Result<Watcher, String> {
     let handle = tokio::runtime::Handle::try_current().map_err(|e| e.to_string())?;
-    let root = dir.to_path_buf();
-    let mut last = fingerprint(&root);
+    let roots: Vec<PathBuf> = dirs
+        .iter()
+        .filter(|d| d.is_dir())
+        .filter(|d| !dirs.iter().any(|other| other != *d && d.starts_with(other)))
+        .cloned()
+        .collect();
+    let snapshot = |roots: &[PathBuf]| roots.iter().map(|r| fingerprint(r)).collect::<Vec<_>>();
+    let mut last = snapshot(&roots);
+    let watched = roots.clone();
     let mut debouncer = new_debouncer(DEBOUNCE, move |result: DebounceEventResult| {
         let Ok(events) = result else {
             return;
         };
         let relevant = events.iter().any(|e| {
-            e.path
-                .strip_prefix(&root)
-                .map(|rel| {
+            watched.iter().any(|root| {
+                e.path.strip_prefix(root).is_ok_and(|rel| {
                     !rel.components().any(|c| {
                         let name = c.as_os_str().to_string_lossy();
                         name.starts_with('.') || name == "node_modules"
                     })
                 })
-                .unwrap_or(false)
+            })
         });
         // Reading a file is an event too (the loader's own reads among them): reload only
         // when what is on disk changed.
-        let now = fingerprint(&root);
+        let now = snapshot(&watched);
         if !relevant || now == last {
             return;
         }
         last = now;
         let _entered = handle.enter();
         match js.reload() {
-            Ok(()) => tracing::info!("pb_hooks changed: hooks reloaded"),
+            Ok(()) => tracing::info!("hooks or pages changed: reloaded"),
             Err(err) => tracing::error!(
-                "pb_hooks changed but failed to load, keeping the running hooks: {err}"
+                "hooks or pages changed but failed to load, keeping the running ones: {err}"
             ),
         }
     })
-    .map_err(|e| format!("cannot watch {}: {e}", dir.display()))?;
-    debouncer
-        .watcher()
-        .watch(dir, RecursiveMode::Recursive)
-        .map_err(|e| format!("cannot watch {}: {e}", dir.display()))?;
+    .map_err(|e| format!("cannot watch: {e}"))?;
+    for root in &roots {
+        debouncer
+            .watcher()
+            .watch(root, RecursiveMode::Recursive)
+            .map_err(|e| format!("cannot watch {}: {e}", root.display()))?;
+    }
     Ok(Watcher {
         _debouncer: debouncer,
     })

@@ -17,8 +17,7 @@ const V2: &str = r#"routerAdd("GET", "/api/version", (e) => e.json(200, { v: 2 }
 async fn hot_reload_under_load_drops_nothing() {
     let server = TestServer::start_hooks(&[("version.pb.js", V1)]).await;
     let js = server.js.clone().expect("hooks loaded");
-    let _watcher =
-        satchel::watch::watch_hooks(&server.hooks_dir(), Arc::clone(&js)).expect("watch");
+    let _watcher = satchel::watch::watch(&[server.hooks_dir()], Arc::clone(&js)).expect("watch");
     let addr = server.addr;
     let failures = Arc::new(AtomicUsize::new(0));
     let seen_v2 = Arc::new(AtomicUsize::new(0));

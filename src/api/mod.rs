@@ -66,7 +66,7 @@ pub struct HttpConfig {
     pub public: Public,
     /// `--origins` (default `*`).
     pub origins: Vec<String>,
-    /// The hooks runtime, when `pb_hooks` holds hook files (its `routerAdd` routes).
+    /// The hooks runtime, when there are hook files or pages (`routerAdd` routes, pages).
     pub js: Option<Arc<Js>>,
 }
 
@@ -163,7 +163,7 @@ pub fn router(app: App, http: HttpConfig) -> Router {
         .fallback(move |req: Request| public::serve(public.clone(), req))
         .with_state(app.clone());
     // JS routes (`routerAdd`) are matched before the REST routes, inside every layer.
-    let routed = match http.js {
+    let routed = match http.js.clone() {
         Some(js) => routed.layer(axum::middleware::from_fn_with_state(
             js,
             crate::js::routes::dispatch,
@@ -186,5 +186,9 @@ pub fn router(app: App, http: HttpConfig) -> Router {
         ))
         .layer(axum::middleware::from_fn_with_state(app, ratelimit::limit))
         .service(routed);
-    Router::new().fallback_service(layered)
+    let router = Router::new().fallback_service(layered);
+    if let Some(js) = &http.js {
+        js.set_router(router.clone());
+    }
+    router
 }

@@ -154,6 +154,16 @@ pub fn call(app: &App, db: DbHandle, method: &str, args: Vec<Value>) -> Answer {
                 found.into_iter().map(|r| found_json(&c, r)).collect(),
             ))
         }
+        "newAuthToken" => {
+            let c = collection(app, &text(0))?;
+            let Some(Value::Object(record)) = args.get(1) else {
+                return Err(Failure::new(400, "newAuthToken needs a record"));
+            };
+            if c.auth.is_none() {
+                return Err(Failure::new(400, "The record is not an auth record."));
+            }
+            Ok(json!(crate::auth::record_tokens::auth(&c, record)))
+        }
         "countRecords" => {
             let c = collection(app, &text(0))?;
             if let DbHandle::Tx(_) = db {

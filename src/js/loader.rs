@@ -76,7 +76,13 @@ pub fn hook_files(dir: &Path) -> Vec<PathBuf> {
 
 /// Evaluates `files` and returns what they registered. A file that throws fails the load
 /// with its name and error.
-pub fn load(host: &Arc<Host>, files: &[PathBuf]) -> Result<Vec<Registration>, String> {
+/// With `pages`, the pages runtime is installed first (so `require('pocketpages')` answers
+/// it) and `+config.js` is read; its answer comes back for the scan.
+pub fn load(
+    host: &Arc<Host>,
+    files: &[PathBuf],
+    pages: Option<&Arc<crate::pages::Shared>>,
+) -> Result<(Vec<Registration>, Option<crate::pages::Config>), String> {
     let runtime = Runtime::new().map_err(|e| e.to_string())?;
     runtime.set_memory_limit(256 << 20);
     let context = Context::full(&runtime).map_err(|e| e.to_string())?;
@@ -87,6 +93,13 @@ pub fn load(host: &Arc<Host>, files: &[PathBuf]) -> Result<Vec<Registration>, St
             ctx.eval::<(), _>(registration_source())
         };
         setup().map_err(|e| format!("the JS prelude failed: {}", describe(&ctx, e)))?;
+        let config = match pages {
+            Some(pages) => Some(
+                crate::pages::install(&ctx, pages)
+                    .map_err(|e| format!("the pages failed to load: {}", describe(&ctx, e)))?,
+            ),
+            None => None,
+        };
         for file in files {
             let source = std::fs::read_to_string(file)
                 .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
@@ -101,7 +114,9 @@ pub fn load(host: &Arc<Host>, files: &[PathBuf]) -> Result<Vec<Registration>, St
             take.call(())
         };
         let text = registered().map_err(|e| describe(&ctx, e))?;
-        serde_json::from_str(&text).map_err(|e| format!("bad registration data: {e}"))
+        let registrations =
+            serde_json::from_str(&text).map_err(|e| format!("bad registration data: {e}"))?;
+        Ok((registrations, config))
     })
 }
 

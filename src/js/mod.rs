@@ -20,7 +20,7 @@
 //! - `prelude.js`: the JSVM globals written in JS
 
 mod app_api;
-mod bridge;
+pub(crate) mod bridge;
 mod errors;
 mod events;
 mod host;
@@ -54,6 +54,8 @@ const TYPES: &str = include_str!("types.d.ts");
 #[derive(Debug, Clone)]
 pub struct JsConfig {
     pub hooks_dir: PathBuf,
+    /// The pages root (`pb_pages`, or `pb_hooks/pages`), when there is one.
+    pub pages_dir: Option<PathBuf>,
     pub limits: Limits,
 }
 
@@ -64,12 +66,16 @@ pub struct Js {
     /// `$app.store()`, kept across generations.
     store: Arc<Mutex<Map<String, Value>>>,
     current: RwLock<Option<Arc<Generation>>>,
+    /// The whole HTTP app, for the pages' in-process `pb()` requests. (The app holds the
+    /// runtime and the runtime the app: both live as long as the server.)
+    router: Arc<OnceLock<axum::Router>>,
 }
 
 /// One load of the hooks dir.
 pub struct Generation {
     pool: Pool,
     routes: Routes,
+    pages: Option<Arc<crate::pages::Shared>>,
     /// Undoes this generation's hook bindings and crons.
     unbind: Mutex<Vec<Box<dyn FnOnce() + Send>>>,
 }
@@ -82,6 +88,7 @@ impl Js {
             config,
             store: Arc::new(Mutex::new(Map::new())),
             current: RwLock::new(None),
+            router: Arc::new(OnceLock::new()),
         });
         let types = app.config().data_dir.join("types.d.ts");
         if let Err(err) = std::fs::write(&types, TYPES) {
@@ -99,6 +106,11 @@ impl Js {
         &self.config
     }
 
+    /// Gives the pages' `pb()` the HTTP app to dispatch to (set once).
+    pub fn set_router(&self, router: axum::Router) {
+        let _ = self.router.set(router);
+    }
+
     /// The current generation, if any hook file is loaded.
     pub fn generation(&self) -> Option<Arc<Generation>> {
         self.current
@@ -113,7 +125,7 @@ impl Js {
     /// failure the current generation stays.
     pub fn reload(&self) -> Result<(), String> {
         let files = loader::hook_files(&self.config.hooks_dir);
-        let fresh = if files.is_empty() {
+        let fresh = if files.is_empty() && self.config.pages_dir.is_none() {
             None
         } else {
             Some(self.build(&files)?)
@@ -139,12 +151,20 @@ impl Js {
             store: Arc::clone(&self.store),
             crons: runtime_crons(self.app.clone(), Arc::clone(&pool_slot)),
         });
-        let registrations = loader::load(&host, files)?;
+        let pages = self.config.pages_dir.as_ref().map(|root| {
+            crate::pages::Shared::new(root.clone(), &self.app, Arc::clone(&self.router))
+        });
+        let (registrations, config) = loader::load(&host, files, pages.as_ref())?;
+        if let (Some(pages), Some(config)) = (&pages, &config) {
+            pages.scan(config)?;
+        }
         let plan = Plan::from(registrations);
         let sources = plan.sources.clone();
         let setup_host = Arc::clone(&host);
-        let setup: pool::Setup =
-            Arc::new(move |ctx: &Ctx<'_>| setup_worker(ctx, &setup_host, &sources));
+        let setup_pages = pages.clone();
+        let setup: pool::Setup = Arc::new(move |ctx: &Ctx<'_>| {
+            setup_worker(ctx, &setup_host, &sources, setup_pages.as_ref())
+        });
         let pool = Pool::start(&self.config.limits, setup)?;
         let _ = pool_slot.set(pool.downgrade());
         let mut routes = Routes::default();
@@ -156,6 +176,7 @@ impl Js {
             generation: Arc::new(Generation {
                 pool,
                 routes,
+                pages,
                 unbind: Mutex::new(Vec::new()),
             }),
             plan,
@@ -281,10 +302,19 @@ impl Plan {
 
 /// A worker's context: the host functions, the prelude, and every handler compiled as its
 /// own strict program (PocketBase compiles its handler wrapper in strict mode).
-fn setup_worker(ctx: &Ctx<'_>, host: &Arc<Host>, sources: &[String]) -> Result<(), String> {
+fn setup_worker(
+    ctx: &Ctx<'_>,
+    host: &Arc<Host>,
+    sources: &[String],
+    pages: Option<&Arc<crate::pages::Shared>>,
+) -> Result<(), String> {
     let prepared = (|| -> rquickjs::Result<()> {
         host::install(ctx, host)?;
-        ctx.eval::<(), _>(PRELUDE)
+        ctx.eval::<(), _>(PRELUDE)?;
+        if let Some(pages) = pages {
+            crate::pages::install(ctx, pages)?;
+        }
+        Ok(())
     })();
     prepared.map_err(|e| format!("the JS prelude failed: {}", loader::describe(ctx, e)))?;
     let mut handlers = Vec::with_capacity(sources.len());

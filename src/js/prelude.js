@@ -225,6 +225,7 @@
     setRandomPassword() { const p = $security.randomString(30); this.setPassword(p); return p; }
     validatePassword(v) { return call("validatePassword", this.__c.id, this.__d, String(v)); }
     isSuperuser() { return this.__c.name === "_superusers"; }
+    newAuthToken() { return call("app", 0, "newAuthToken", [this.__c.id, this.__d]); }
     hide(...names) { for (const n of names) this.__hidden[n] = true; return this; }
     unhide(...names) { for (const n of names) this.__hidden[n] = false; return this; }
     withCustomData(on) { this.__custom = !!on; return this; }
@@ -705,8 +706,14 @@
 
   // ---- require (CommonJS, a cache per runtime) ----------------------------------------
   const modules = new Map();
+  // Modules built into Satchel (`require('pocketpages')`, src/pages): name → exports.
+  // A PocketPages project's `pocketpages.pb.js` (`require('pocketpages')`) loads as is: the
+  // pages runtime, when there are pages, fills in the module's exports.
+  const builtinModules = new Map(["pocketpages", "pocketpages-plugin-ejs", "pocketpages-plugin-js-sdk",
+    "pocketpages-plugin-auth", "pocketpages-plugin-micro-dash"].map((name) => [name, {}]));
   function requireFrom(dir) {
     return function require(name) {
+      if (builtinModules.has(name)) return builtinModules.get(name);
       const path = call("resolveModule", dir, String(name));
       if (modules.has(path)) return modules.get(path).exports;
       const module = { exports: {} };
@@ -782,6 +789,6 @@
   Object.defineProperty(globalThis, "$app", { value: makeApp(0), writable: true, configurable: true });
   // Internal entry points for the host (not part of PocketBase's API).
   Object.defineProperty(globalThis, "__satchel", {
-    value: { wrapEvent, exportEvent, describeError, errorFor, runRoute, makeApp, requireFrom, callHandler },
+    value: { wrapEvent, exportEvent, describeError, errorFor, runRoute, makeApp, requireFrom, callHandler, builtinModules },
   });
 })(globalThis);

@@ -36,6 +36,8 @@ pub struct Routes {
 pub enum Step {
     Builtin(String, Vec<Value>),
     Handler(usize),
+    /// The pages pipeline for the matched page (`src/pages/runtime.js`).
+    Page,
 }
 
 impl Routes {
@@ -108,11 +110,27 @@ pub async fn dispatch(
     };
     let method = request.method().as_str().to_string();
     let routes = &generation.routes;
-    let found = routes.find(&method, request.uri().path());
-    if found.is_none() && routes.global.is_empty() {
+    // A page wins over JS routes, as PocketPages' global middleware does; its static files
+    // are served here, without JS.
+    let page = match &generation.pages {
+        Some(pages) => match pages.site().resolve(request.uri().path()) {
+            Some(m) if m.route.is_static => {
+                let head = request.method() == axum::http::Method::HEAD;
+                return crate::pages::statics::serve(&m.route.file, request.headers(), head).await;
+            }
+            Some(m) => Some((m.index, m.params)),
+            None => None,
+        },
+        None => None,
+    };
+    let found = match page {
+        Some(_) => None,
+        None => routes.find(&method, request.uri().path()),
+    };
+    if found.is_none() && page.is_none() && routes.global.is_empty() {
         return next.run(request).await;
     }
-    let matched = found.is_some();
+    let matched = found.is_some() || page.is_some();
     let (route, params) = found.unwrap_or_default();
     let (mut parts, body) = request.into_parts();
     let body = match axum::body::to_bytes(body, crate::api::BODY_LIMIT).await {
@@ -123,11 +141,55 @@ pub async fn dispatch(
         }
     };
     let app = js.app();
-    let auth = extract::request_auth(app, &mut parts).await;
-    let data = route_data(app, &parts, &body, params, auth);
+    let mut auth = extract::request_auth(app, &mut parts).await;
     let mut steps = routes.global.clone();
-    // Past the global middlewares: the JS route, or the rest of the stack.
-    let rest = if matched {
+    let is_page = page.is_some();
+    let data = match page {
+        Some((index, params)) => {
+            let mut extras = Map::new();
+            // The `pb_auth` cookie counts when no Authorization header did (§6.1).
+            if auth.is_none() {
+                match crate::pages::cookie_token(&parts.headers) {
+                    Ok(None) => {}
+                    Ok(Some(token)) => match extract::authenticate(app, &token).await {
+                        Some(found) => {
+                            auth = Some(found);
+                            extras.insert("authToken".into(), json!(token));
+                        }
+                        None => {
+                            extras.insert("clearAuthCookie".into(), json!(true));
+                        }
+                    },
+                    Err(()) => {
+                        extras.insert("clearAuthCookie".into(), json!(true));
+                    }
+                }
+            }
+            let params = params.into_iter().map(|(k, v)| (k, json!(v))).collect();
+            let mut data = route_data(app, &parts, &body, params, auth);
+            if let Err(err) = parse_body(&parts, &body) {
+                extras.insert("pageBodyError".into(), json!(err));
+            }
+            extras.insert("page".into(), json!(index));
+            let https = parts.uri.scheme_str() == Some("https")
+                || parts
+                    .headers
+                    .get("x-forwarded-proto")
+                    .and_then(|v| v.to_str().ok())
+                    == Some("https");
+            extras.insert("secure".into(), json!(https));
+            if let Value::Object(map) = &mut data {
+                map.extend(extras);
+            }
+            data
+        }
+        None => route_data(app, &parts, &body, params, auth),
+    };
+    // Past the global middlewares: the page, the JS route, or the rest of the stack.
+    let rest = if is_page {
+        steps.push(Step::Page);
+        None
+    } else if matched {
         steps.extend(routes.chains[route].iter().cloned());
         None
     } else {
@@ -184,7 +246,7 @@ fn route_data(
         "headerInfo": header_info,
         "query": query,
         "body": String::from_utf8_lossy(body),
-        "parsedBody": parsed_body(parts, body),
+        "parsedBody": parse_body(parts, body).unwrap_or_else(|_| json!({})),
         "pathParams": params,
         "auth": auth.map(|a| json!({"collection": a.collection.id, "record": a.record})),
         "realIP": extract::client_ip(app, parts),
@@ -192,26 +254,67 @@ fn route_data(
     })
 }
 
-/// The body as `e.requestInfo().body` shows it: JSON, or form fields as strings.
-fn parsed_body(parts: &axum::http::request::Parts, body: &Bytes) -> Value {
+/// The body as `e.requestInfo().body` shows it (PocketBase's `BindBody`): JSON, or form
+/// fields with their values inferred (numbers, booleans) and repeated keys as arrays. An
+/// empty body is `{}`; a body of another type is refused.
+fn parse_body(parts: &axum::http::request::Parts, body: &Bytes) -> Result<Value, String> {
+    if body.is_empty() {
+        return Ok(json!({}));
+    }
     let kind = parts
         .headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     if kind.starts_with("application/x-www-form-urlencoded") {
-        let fields: Map<String, Value> =
-            serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|(k, v)| (k, json!(v)))
-                .collect();
-        return Value::Object(fields);
+        let mut fields: Map<String, Value> = Map::new();
+        for (key, value) in serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
+            .map_err(|e| e.to_string())?
+        {
+            let value = infer(&value);
+            match fields.get_mut(&key) {
+                Some(Value::Array(list)) => list.push(value),
+                Some(first) => *first = json!([first.take(), value]),
+                None => {
+                    fields.insert(key, value);
+                }
+            }
+        }
+        return Ok(Value::Object(fields));
     }
-    match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(map)) => Value::Object(map),
-        _ => json!({}),
+    if kind.starts_with("application/json") {
+        return match serde_json::from_slice::<Value>(body) {
+            Ok(Value::Object(map)) => Ok(Value::Object(map)),
+            Ok(_) => Ok(json!({})),
+            Err(e) => Err(e.to_string()),
+        };
     }
+    Err("Unsupported Content-Type.".into())
+}
+
+/// PocketBase's `inferValue` for form values: `true`/`false`, and numbers whose shortest
+/// form is the text itself (so `007` and `1e3` stay strings).
+fn infer(raw: &str) -> Value {
+    match raw {
+        "true" => return json!(true),
+        "false" => return json!(false),
+        _ => {}
+    }
+    let numeric = raw
+        .bytes()
+        .next()
+        .is_some_and(|b| b == b'-' || b == b'.' || b.is_ascii_digit());
+    if numeric && let Ok(n) = raw.parse::<f64>() {
+        let shortest = if n.fract() == 0.0 && n.abs() < 1e21 {
+            format!("{}", n as i64)
+        } else {
+            format!("{n}")
+        };
+        if shortest == raw && n.is_finite() {
+            return json!(n);
+        }
+    }
+    json!(raw)
 }
 
 /// The rest of the HTTP stack, for a chain of global middlewares with no JS route.
@@ -264,6 +367,10 @@ fn call_route<'js>(
     for (i, step) in steps.iter().enumerate() {
         let f: Function = match step {
             Step::Handler(index) => events::handler(ctx, *index)?,
+            Step::Page => {
+                let pages: Object = globals.get("__pages")?;
+                pages.get("handle")?
+            }
             Step::Builtin(name, args) => {
                 let make: Function = apis.get(name.as_str())?;
                 let args = ctx.json_parse(Value::Array(args.clone()).to_string())?;

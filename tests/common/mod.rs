@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod smtp;
 
 use std::path::{Path, PathBuf};
@@ -50,12 +51,7 @@ impl TestServer {
     /// Starts with `files` (name, source) written to `<dir>/pb_hooks` and loaded, with two
     /// workers and a 2 s hook deadline.
     pub async fn start_hooks(files: &[(&str, &str)]) -> TestServer {
-        let limits = Limits {
-            workers: 2,
-            timeout: std::time::Duration::from_secs(2),
-            ..Limits::default()
-        };
-        Self::start_hooks_with(files, limits).await
+        Self::start_hooks_with(files, test_limits()).await
     }
 
     pub async fn start_hooks_with(files: &[(&str, &str)], limits: Limits) -> TestServer {
@@ -70,6 +66,39 @@ impl TestServer {
             std::fs::write(path, source).expect("hook file");
         }
         Self::start_full(dir, None, Some(limits)).await
+    }
+
+    /// Starts with `files` (path, text) written to `<dir>/pb_pages` (and hooks, if a path
+    /// starts with `pb_hooks/`), with two workers and a 2 s deadline.
+    pub async fn start_pages(files: &[(&str, &str)]) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        for (name, text) in files {
+            let path = if name.starts_with("pb_hooks/") {
+                dir.path().join(name)
+            } else {
+                dir.path().join("pb_pages").join(name)
+            };
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("pages dir");
+            std::fs::write(path, text).expect("page file");
+        }
+        std::fs::create_dir_all(dir.path().join("pb_hooks")).expect("hooks dir");
+        Self::start_full(dir, None, Some(test_limits())).await
+    }
+
+    /// Starts on a copy of the repository's own `pb_pages`, `pb_hooks` and `pb_migrations`
+    /// (the shipped example site), with no SMTP: mail goes to the dev outbox.
+    pub async fn start_example() -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+        for name in ["pb_pages", "pb_hooks", "pb_migrations"] {
+            copy_dir(&repo.join(name), &dir.path().join(name));
+        }
+        Self::start_full(dir, None, Some(test_limits())).await
+    }
+
+    /// The pages dir of a server started with pages.
+    pub fn pages_dir(&self) -> PathBuf {
+        self.dir.path().join("pb_pages")
     }
 
     /// The hooks dir of a server started with hooks.
@@ -89,9 +118,21 @@ impl TestServer {
         })
         .await
         .expect("app opens");
+        let migrations = dir.path().join("pb_migrations");
+        if migrations.is_dir() {
+            satchel::js::migrations::up(&app, &migrations)
+                .await
+                .expect("migrations apply");
+        }
         let js = hooks.map(|limits| {
             let hooks_dir = dir.path().join("pb_hooks");
-            Js::start(&app, JsConfig { hooks_dir, limits }).expect("hooks load")
+            let pages_dir = satchel::pages::root(&dir.path().join("pb_pages"), &hooks_dir);
+            let config = JsConfig {
+                hooks_dir,
+                pages_dir,
+                limits,
+            };
+            Js::start(&app, config).expect("hooks load")
         });
         satchel::server::bootstrap(&app).await.expect("bootstrap");
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -255,6 +296,26 @@ impl TestServer {
 /// The `pb_data` dir inside a temp dir.
 /// Asserts a response's exact status and body text.
 #[track_caller]
+fn test_limits() -> Limits {
+    Limits {
+        workers: 2,
+        timeout: std::time::Duration::from_secs(2),
+        ..Limits::default()
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("copy dir");
+    for entry in std::fs::read_dir(from).expect("read dir").flatten() {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).expect("copy file");
+        }
+    }
+}
+
 pub fn expect(res: &Response, status: u16, body: &str) {
     assert_eq!(
         (res.status, res.body.as_str()),
