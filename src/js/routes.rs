@@ -149,18 +149,20 @@ pub async fn dispatch(
             let mut extras = Map::new();
             // The `pb_auth` cookie counts when no Authorization header did (§6.1).
             if auth.is_none() {
-                match crate::pages::cookie_token(&parts.headers) {
-                    Ok(None) => {}
-                    Ok(Some(token)) => match extract::authenticate(app, &token).await {
-                        Some(found) => {
-                            auth = Some(found);
-                            extras.insert("authToken".into(), json!(token));
+                match crate::pages::auth_cookie(&parts.headers) {
+                    crate::pages::AuthCookie::Absent => {}
+                    crate::pages::AuthCookie::Token(token) => {
+                        match extract::authenticate(app, &token).await {
+                            Some(found) => {
+                                auth = Some(found);
+                                extras.insert("authToken".into(), json!(token));
+                            }
+                            None => {
+                                extras.insert("clearAuthCookie".into(), json!(true));
+                            }
                         }
-                        None => {
-                            extras.insert("clearAuthCookie".into(), json!(true));
-                        }
-                    },
-                    Err(()) => {
+                    }
+                    crate::pages::AuthCookie::Garbage => {
                         extras.insert("clearAuthCookie".into(), json!(true));
                     }
                 }

@@ -147,9 +147,17 @@ fn env_debug() -> bool {
     })
 }
 
-/// The `pb_auth` cookie's token (§6.1): `Ok(None)` when there is no cookie (or it has no
-/// token), `Err(())` when the cookie is garbage and must be cleared.
-pub fn cookie_token(headers: &HeaderMap) -> Result<Option<String>, ()> {
+/// What the `pb_auth` cookie holds (§6.1).
+pub enum AuthCookie {
+    /// No cookie, an empty one, or one without a token: nothing to do.
+    Absent,
+    Token(String),
+    /// Not JSON: the cookie is cleared.
+    Garbage,
+}
+
+/// Reads the `pb_auth` cookie of a request.
+pub fn auth_cookie(headers: &HeaderMap) -> AuthCookie {
     let Some(raw) = headers
         .get_all(COOKIE)
         .iter()
@@ -157,19 +165,18 @@ pub fn cookie_token(headers: &HeaderMap) -> Result<Option<String>, ()> {
         .flat_map(|v| v.split(';'))
         .find_map(|pair| pair.trim().strip_prefix("pb_auth="))
     else {
-        return Ok(None);
+        return AuthCookie::Absent;
     };
     if raw.is_empty() {
-        return Ok(None);
+        return AuthCookie::Absent;
     }
-    let decoded = crate::api::public::percent_decode(raw).ok_or(())?;
-    match serde_json::from_str::<Value>(&decoded) {
-        Ok(Value::Object(map)) => Ok(map
-            .get("token")
-            .and_then(Value::as_str)
-            .filter(|t| !t.is_empty())
-            .map(str::to_string)),
-        _ => Err(()),
+    let decoded = crate::api::public::percent_decode(raw);
+    match decoded.and_then(|d| serde_json::from_str::<Value>(&d).ok()) {
+        Some(Value::Object(map)) => match map.get("token").and_then(Value::as_str) {
+            Some(token) if !token.is_empty() => AuthCookie::Token(token.to_string()),
+            _ => AuthCookie::Absent,
+        },
+        _ => AuthCookie::Garbage,
     }
 }
 

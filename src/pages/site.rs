@@ -8,9 +8,8 @@
 //! matching); a param segment captures only a present, non-empty URL segment (never the
 //! `index` the router appends, so `/` and `/products` are not `[slug]`/`products/[id]` with
 //! the value `"index"`); and `/api…` and `/_…` never resolve, so pages never shadow
-//! PocketBase's API or admin UI. Static
-//! segments compare against the percent-decoded URL segment; param values stay raw, as in
-//! PocketPages.
+//! PocketBase's API or admin UI. Static segments compare against the percent-decoded URL
+//! segment; param values stay raw, as in PocketPages.
 //!
 //! Every lookup stays inside the (canonical) root: lexical `..` is resolved before checking,
 //! and symlinks are only followed when their target is inside the root too.
@@ -193,7 +192,7 @@ impl Site {
                 None => path.to_string(),
             };
         }
-        let base = &route.segments[..route.segments.len() - 1];
+        let base = route.segments.split_last().map_or(&[][..], |(_, dir)| dir);
         let absolute = join_url(base.iter().map(Segment::url_text).collect(), target);
         if let Some(url) = absolute.and_then(|a| self.fingerprinted_url(&a)) {
             return url + suffix;
@@ -501,6 +500,9 @@ mod tests {
         "node_modules/x.ejs",
     ];
 
+    /// URL, the file serving it (relative to the root), its params.
+    type Case<'a> = (&'a str, Option<&'a str>, &'a [(&'a str, &'a str)]);
+
     /// A pages root holding `files`, each containing its own relative path.
     fn site(files: &[&str], exts: &[&str]) -> (tempfile::TempDir, Result<Site, String>) {
         let dir = tempfile::tempdir().unwrap();
@@ -538,7 +540,7 @@ mod tests {
         let fingerprinted = format!("/t/app.{}.css", sha("t/app.css"));
         let wrong = format!("/t/app.{}.css", sha("nope"));
         let license = format!("/LICENSE.{}", sha("LICENSE"));
-        let cases: &[(&str, Option<&str>, &[(&str, &str)])] = &[
+        let cases: &[Case] = &[
             ("/", Some("index.ejs"), &[]),
             ("/index", Some("index.ejs"), &[]),
             ("/about", Some("about.ejs"), &[]),

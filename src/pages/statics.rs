@@ -96,10 +96,10 @@ fn precondition(
     if_unmodified_since: Option<&str>,
 ) -> Option<StatusCode> {
     let modified = modified.filter(|m| *m > 0);
-    if let (Some(m), Some(since)) = (modified, if_unmodified_since.and_then(parse_http_date)) {
-        if m > since {
-            return Some(StatusCode::PRECONDITION_FAILED);
-        }
+    if let (Some(m), Some(since)) = (modified, if_unmodified_since.and_then(parse_http_date))
+        && m > since
+    {
+        return Some(StatusCode::PRECONDITION_FAILED);
     }
     if let Some(tags) = if_none_match {
         let any = tags.split(',').any(|tag| tag.trim() == "*");
