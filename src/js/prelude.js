@@ -718,6 +718,10 @@
       if (modules.has(path)) return modules.get(path).exports;
       const module = { exports: {} };
       modules.set(path, module);
+      if (path.endsWith(".json")) {
+        module.exports = JSON.parse(helpers.toString($os.readFile(path)));
+        return module.exports;
+      }
       const factory = host.compileModule(path);
       const dirname = path.replace(/\/[^/]*$/, "") || "/";
       factory.call(module.exports, module, module.exports, requireFrom(dirname), path, dirname);

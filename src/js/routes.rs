@@ -332,7 +332,19 @@ fn run_route(steps: &[Step], data: Value, rest: Option<Rest>) -> Result<Response
             return Err(errors::timeout());
         }
         match outcome {
-            Ok(text) => Ok(answered.take().unwrap_or_else(|| response(&text))),
+            // Headers the middlewares set also go on the rest of the stack's answer.
+            Ok(text) => Ok(match answered.take() {
+                Some(mut reached) => {
+                    let own = response(&text);
+                    for (name, value) in own.headers() {
+                        if name != CONTENT_TYPE {
+                            reached.headers_mut().append(name, value.clone());
+                        }
+                    }
+                    reached
+                }
+                None => response(&text),
+            }),
             Err(err) => Err(errors::from_js(&ctx, err)),
         }
     })

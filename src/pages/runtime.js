@@ -210,7 +210,8 @@
   // `e.requestInfo().body`: inferred form values or JSON; text/plain is refused (§5.2).
   function body(e) {
     const d = e.__d;
-    if (d.pageBodyError) throw new BadRequestError(d.pageBodyError);
+    // A Go error in PocketBase, not a BadRequestError: the page fails with a 500.
+    if (d.pageBodyError) throw new Error(d.pageBodyError);
     return d.parsedBody;
   }
 
