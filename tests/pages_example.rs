@@ -44,7 +44,11 @@ fn main_of(res: &Response) -> &str {
 fn hidden(res: &Response, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
     let start = res.body.find(&marker).expect("the hidden input") + marker.len();
-    res.body[start..].split('"').next().unwrap_or_default().to_string()
+    res.body[start..]
+        .split('"')
+        .next()
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// `name=value` of the first `Set-Cookie` for `name`.
@@ -80,10 +84,18 @@ async fn otp_login_through_the_shipped_page() {
     let step1 = get(&server, "/auth/otp", None).await;
     assert_eq!(step1.status, 200);
     assert!(main_of(&step1).contains("<!-- Step 1: Request OTP -->"));
-    assert!(main_of(&step1).contains(r#"<input type="email" name="identity" id="identity" value="""#));
+    assert!(
+        main_of(&step1).contains(r#"<input type="email" name="identity" id="identity" value="""#)
+    );
 
     // A bad address: step 1 again, with PocketBase's message.
-    let bad = post_form(&server, "/auth/otp", "mode=otp-request&identity=not-an-email", None).await;
+    let bad = post_form(
+        &server,
+        "/auth/otp",
+        "mode=otp-request&identity=not-an-email",
+        None,
+    )
+    .await;
     assert_eq!(bad.status, 200);
     assert!(main_of(&bad).starts_with(
         r#"<p class="error" role="alert">An error occurred while validating the submitted data.</p>"#
@@ -120,18 +132,24 @@ async fn otp_login_through_the_shipped_page() {
     assert_eq!(code.len(), 8);
 
     // A wrong code: the message, step 2 again, and the OTP still usable.
-    let wrong_code = if code == "00000000" { "11111111" } else { "00000000" };
+    let wrong_code = if code == "00000000" {
+        "11111111"
+    } else {
+        "00000000"
+    };
     let wrong = post_form(
         &server,
         "/auth/otp",
-        &format!("mode=otp-confirm&identity=carol%40example.com&otpId={otp_id}&otpCode={wrong_code}"),
+        &format!(
+            "mode=otp-confirm&identity=carol%40example.com&otpId={otp_id}&otpCode={wrong_code}"
+        ),
         None,
     )
     .await;
     assert_eq!(wrong.status, 200);
-    assert!(main_of(&wrong).starts_with(
-        r#"<p class="error" role="alert">Invalid or expired OTP.</p>"#
-    ));
+    assert!(
+        main_of(&wrong).starts_with(r#"<p class="error" role="alert">Invalid or expired OTP.</p>"#)
+    );
     assert!(main_of(&wrong).contains("<!-- Step 2: Verify OTP -->"));
     assert_eq!(hidden(&wrong, "otpId"), otp_id);
 
@@ -147,14 +165,25 @@ async fn otp_login_through_the_shipped_page() {
     assert_eq!(signed.header("location"), Some("/?__flash=Signed%20in"));
     let set = signed.header_all("set-cookie");
     assert_eq!(set.len(), 1, "{set:?}");
-    assert!(set[0].starts_with("pb_auth=%7B%22token%22%3A%22"), "{}", set[0]);
-    assert!(set[0].ends_with("; Path=/; HttpOnly; SameSite=Lax"), "{}", set[0]);
+    assert!(
+        set[0].starts_with("pb_auth=%7B%22token%22%3A%22"),
+        "{}",
+        set[0]
+    );
+    assert!(
+        set[0].ends_with("; Path=/; HttpOnly; SameSite=Lax"),
+        "{}",
+        set[0]
+    );
     let cookie = cookie_pair(&signed, "pb_auth");
 
     // The next request is signed in by the cookie.
     let home = get(&server, "/?__flash=Signed%20in", Some(&cookie)).await;
     assert_eq!(home.status, 200);
-    assert!(home.body.contains(r#"<p class="flash" role="status">Signed in</p>"#));
+    assert!(
+        home.body
+            .contains(r#"<p class="flash" role="status">Signed in</p>"#)
+    );
     assert!(main_of(&home).contains(r#"<p id="whoami">Signed in as carol@example.com</p>"#));
     assert!(home.body.contains(r#"<a href="/auth/logout">Sign out</a>"#));
     assert!(home.header("set-cookie").is_none());
@@ -195,7 +224,9 @@ async fn password_login_and_bad_cookies() {
     )
     .await;
     assert_eq!(wrong.status, 200);
-    assert!(main_of(&wrong).contains(r#"<p class="error" role="alert">Failed to authenticate.</p>"#));
+    assert!(
+        main_of(&wrong).contains(r#"<p class="error" role="alert">Failed to authenticate.</p>"#)
+    );
 
     let right = post_form(
         &server,

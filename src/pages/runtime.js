@@ -123,7 +123,7 @@
   function renderFile(path, locals) {
     locals.include = (name, data) => {
       const partial = H.partial(path, String(name));
-      return renderFile(partial, Object.assign({}, locals, data || {}));
+      return renderFile(partial, over(locals, data || {}));
     };
     return templateOf(path)(locals, escape, rethrow);
   }
@@ -184,56 +184,59 @@
   const sniff = (body) => (/^\s*<(!doctype html|html|head|script|iframe|h1|div|font|table|a|style|title|b|body|br|p|!--)[\s>]/i.test(body) ? "text/html; charset=utf-8" : "text/plain; charset=utf-8");
 
   // ---- per request ----------------------------------------------------------------------
-  // The request being handled on this worker (pages may nest through pb().send).
+  // The context functions are built once per worker and read the request being handled
+  // from `current` (pages may nest through pb().send); a request's context is an object
+  // with its own `params`, `data`, `request`, `response`, `auth` over them.
   let current = null;
+  const page = () => {
+    if (!current) throw new Error("this page function was called outside a page request");
+    return current;
+  };
 
-  function makeRequest(e) {
-    const d = e.__d;
-    let cookies;
-    const requestUrl = url(d.url);
-    return {
-      event: e,
-      method: d.method,
-      url: requestUrl,
-      auth: e.auth || undefined,
-      authToken: d.authToken || undefined,
-      header: (name) => e.request.header.get(String(name)) || "",
-      cookies: (name) => {
-        if (!cookies) cookies = parseCookies(e.request.header.get("cookie") || "");
-        return name === undefined ? cookies : cookies[name];
-      },
-      body: () => body(e),
-      formData: () => body(e),
-    };
-  }
-
-  // `e.requestInfo().body`: inferred form values or JSON; text/plain is refused (§5.2).
+  // `e.requestInfo().body`: inferred form values or JSON (§5.2).
   function body(e) {
-    const d = e.__d;
     // A Go error in PocketBase, not a BadRequestError: the page fails with a 500.
-    if (d.pageBodyError) throw new Error(d.pageBodyError);
-    return d.parsedBody;
+    if (e.__d.pageBodyError) throw new Error(e.__d.pageBodyError);
+    return e.__d.parsedBody;
   }
 
-  function makeResponse(e) {
-    return {
-      html: (status, text) => write(e, status, "text/html; charset=utf-8", String(text)),
-      json: (status, data) => write(e, status, "application/json", JSON.stringify(data === undefined ? null : data)),
-      redirect: (path, status) => { setHeader(e, "Location", path); write(e, status || 302, "", ""); },
-      write: (text) => write(e, 200, "", String(text)),
-      file: (path) => { const f = JSON.parse(H.file(String(path))); write(e, 200, f.type, f.body); },
-      header: (name, value) => {
-        if (value === undefined) return headerOf(e.__r, String(name));
-        setHeader(e, name, value);
-        return value;
-      },
-      // Every cookie is kept (PocketPages replaces the previous Set-Cookie, §5.4; a bug).
-      cookie: (name, value, options) => {
-        const text = serializeCookie(name, typeof value === "string" ? value : stringify(value), Object.assign({ path: "/" }, options || {}));
-        e.__r.headers.push(["Set-Cookie", text]);
-        return text;
-      },
-    };
+  class PageRequest {
+    constructor(e) {
+      const d = e.__d;
+      this.event = e;
+      this.method = d.method;
+      this.url = url(d.url);
+      this.auth = e.auth || undefined;
+      this.authToken = d.authToken || undefined;
+      Object.defineProperty(this, "__cookies", { value: undefined, writable: true });
+    }
+    header(name) { return this.event.request.header.get(String(name)) || ""; }
+    cookies(name) {
+      if (!this.__cookies) this.__cookies = parseCookies(this.event.request.header.get("cookie") || "");
+      return name === undefined ? this.__cookies : this.__cookies[name];
+    }
+    body() { return body(this.event); }
+    formData() { return body(this.event); }
+  }
+
+  class PageResponse {
+    constructor(e) { Object.defineProperty(this, "__e", { value: e }); }
+    html(status, text) { write(this.__e, status, "text/html; charset=utf-8", String(text)); }
+    json(status, data) { write(this.__e, status, "application/json", JSON.stringify(data === undefined ? null : data)); }
+    redirect(path, status) { setHeader(this.__e, "Location", path); write(this.__e, status || 302, "", ""); }
+    write(text) { write(this.__e, 200, "", String(text)); }
+    file(path) { const f = JSON.parse(H.file(String(path))); write(this.__e, 200, f.type, f.body); }
+    header(name, value) {
+      if (value === undefined) return headerOf(this.__e.__r, String(name));
+      setHeader(this.__e, name, value);
+      return value;
+    }
+    // Every cookie is kept (PocketPages replaces the previous Set-Cookie, §5.4; a bug).
+    cookie(name, value, options) {
+      const text = serializeCookie(name, typeof value === "string" ? value : stringify(value), Object.assign({ path: "/" }, options || {}));
+      this.__e.__r.headers.push(["Set-Cookie", text]);
+      return text;
+    }
   }
 
   // The `pb_auth` cookie: PocketPages' name and value, with HttpOnly and SameSite=Lax
@@ -247,206 +250,199 @@
   // The in-process `pb()` client: requests go through our own router, with the page
   // request's client address, so rate limits and hooks see the real client.
   const sdk = makeSdk((req) => {
-    const d = current ? current.__d : {};
+    const d = current ? current.e.__d : {};
     const answer = H.send(JSON.stringify({ method: req.method, path: req.path, headers: req.headers || {}, body: req.body || "", remoteIP: d.remoteIP || "", forwarded: d.headers || {} }));
     return JSON.parse(answer);
   });
-  const { PocketBase, ClientResponseError } = sdk;
+  const { PocketBase } = sdk;
+
+  // `pb()` of the js-sdk plugin: one client per auth per request (§6.4).
+  function pb(options) {
+    const state = page();
+    const opts = options || {};
+    const auth = opts.auth || (opts.request && opts.request.auth);
+    const key = auth ? auth.id : "";
+    let client = state.clients.get(key);
+    if (!client) {
+      client = new PocketBase();
+      if (auth) {
+        const token = (opts.request && opts.request.authToken) || state.request.authToken || auth.newAuthToken();
+        client.authStore.save(token, JSON.parse(JSON.stringify(auth)));
+      }
+      state.clients.set(key, client);
+    }
+    return client;
+  }
 
   // `createPaswordlessUser`'s alphabet (§6.2).
   const digits = (n) => $security.randomStringWithAlphabet(n, "123456789");
+  const collectionOf = (options) => (options && options.collection) || "users";
 
-  // The auth plugin's functions that need no request (§5.1, §6).
-  function authGlobals(pb) {
-    const api = {
-      createUser: (email, password, options) => {
-        const opts = Object.assign({ collection: "users", sendVerificationEmail: true }, options || {});
-        if (!email) throw new Error("Email is required");
-        if (!password) throw new Error("Password is required");
-        const user = pb().collection(opts.collection).create({ email, password, passwordConfirm: password });
-        if (opts.sendVerificationEmail !== false) api.requestVerification(email, opts);
-        return user;
-      },
-      createPaswordlessUser: (email, options) => {
-        const password = digits(40);
-        const user = api.createUser(email, password, options);
-        return { password, user };
-      },
-      createAnonymousUser: (options) => {
-        const email = "anonymous-" + digits(10) + "@example.com";
-        const { password, user } = api.createPaswordlessUser(email, Object.assign({}, options, { sendVerificationEmail: false }));
-        return { email, password, user };
-      },
-      requestVerification: (email, options) => { pb().collection((options && options.collection) || "users").requestVerification(email); },
-      confirmVerification: (token, options) => { pb().collection((options && options.collection) || "users").confirmVerification(token); },
-      // §6.3: creates the user when missing (errors swallowed), then requests the code.
-      requestOTP: (email, options) => {
-        try {
-          api.createPaswordlessUser(email, Object.assign({ sendVerificationEmail: false }, options || {}));
-        } catch (_) { /* existing user, invalid email, refused create: the request below answers */ }
-        return pb().collection((options && options.collection) || "users").requestOTP(email);
-      },
-    };
-    api.createPasswordlessUser = api.createPaswordlessUser;
-    return api;
-  }
+  // The auth plugin (§6).
+  const auth = {
+    createUser(email, password, options) {
+      const opts = Object.assign({ collection: "users", sendVerificationEmail: true }, options || {});
+      if (!email) throw new Error("Email is required");
+      if (!password) throw new Error("Password is required");
+      const user = pb().collection(opts.collection).create({ email, password, passwordConfirm: password });
+      if (opts.sendVerificationEmail !== false) auth.requestVerification(email, opts);
+      return user;
+    },
+    createPaswordlessUser(email, options) {
+      const password = digits(40);
+      const user = auth.createUser(email, password, options);
+      return { password, user };
+    },
+    createAnonymousUser(options) {
+      const email = "anonymous-" + digits(10) + "@example.com";
+      const { password, user } = auth.createPaswordlessUser(email, Object.assign({}, options, { sendVerificationEmail: false }));
+      return { email, password, user };
+    },
+    requestVerification(email, options) { pb().collection(collectionOf(options)).requestVerification(email); },
+    confirmVerification(token, options) { pb().collection(collectionOf(options)).confirmVerification(token); },
+    // §6.3: creates the user when missing (errors swallowed), then requests the code.
+    requestOTP(email, options) {
+      try {
+        auth.createPaswordlessUser(email, Object.assign({ sendVerificationEmail: false }, options || {}));
+      } catch (_) { /* existing user, invalid email, refused create: the request below answers */ }
+      return pb().collection(collectionOf(options)).requestOTP(email);
+    },
+    signIn(authData) {
+      if (!authData || !authData.record) throw new Error("No auth record found");
+      authCookie(page().e, JSON.stringify({ token: authData.token, record: authData.record }), false);
+    },
+    signInWithPassword(email, password, options) {
+      const authData = pb().collection(collectionOf(options)).authWithPassword(email, password);
+      auth.signIn(authData);
+      return authData;
+    },
+    registerWithPassword(email, password, options) {
+      auth.createUser(email, password, options);
+      return auth.signInWithPassword(email, password, options);
+    },
+    // PocketPages does not pass the options on to the user's creation (§6.2).
+    signInAnonymously(options) {
+      const { email, password } = auth.createAnonymousUser();
+      return auth.signInWithPassword(email, password, options);
+    },
+    signInWithOTP(otpId, password, options) {
+      const authData = pb().collection(collectionOf(options)).authWithOTP(otpId, password.toString());
+      auth.signIn(authData);
+      return authData;
+    },
+    requestOAuth2Login(providerName, options) {
+      const e = page().e;
+      const opts = Object.assign({ collection: "users", cookieName: "pp_oauth_state", redirectPath: "/auth/oauth/confirm", autoRedirect: true }, options || {});
+      const methods = pb().collection(opts.collection).listAuthMethods();
+      const provider = ((methods.oauth2 && methods.oauth2.providers) || []).find((p) => p.name === providerName);
+      if (!provider) throw new Error("Provider " + providerName + " not found");
+      const redirectUrl = $app.settings().meta.appURL + opts.redirectPath;
+      const state = { name: provider.name, state: provider.state, codeChallenge: provider.codeChallenge, codeVerifier: provider.codeVerifier, redirectUrl };
+      e.__r.headers.push(["Set-Cookie", serializeCookie(opts.cookieName, JSON.stringify(state), { path: "/", httpOnly: true, sameSite: "lax" })]);
+      const to = provider.authURL + redirectUrl;
+      if (opts.autoRedirect) { setHeader(e, "Location", to); write(e, 302, "", ""); }
+      return to;
+    },
+    signInWithOAuth2(state, code, options, stored) {
+      const opts = Object.assign({ collection: "users", cookieName: "pp_oauth_state" }, options || {});
+      const info = stored || page().request.cookies(opts.cookieName);
+      if (!info) throw new Error("No stored provider info found");
+      if (info.state !== state) throw new Error("State parameters don't match.");
+      const authData = pb().collection(opts.collection).authWithOAuth2Code(info.name, code, info.codeVerifier, info.redirectUrl, { emailVisibility: false });
+      auth.signIn(authData);
+      return authData;
+    },
+    signOut() { authCookie(page().e, "", true); },
+  };
+  auth.createPasswordlessUser = auth.createPaswordlessUser;
 
-  // The per-request auth functions (§6.2).
-  function authContext(e, pb, globals) {
-    const api = {
-      signIn: (authData) => {
-        if (!authData || !authData.record) throw new Error("No auth record found");
-        authCookie(e, JSON.stringify({ token: authData.token, record: authData.record }), false);
-      },
-      signInWithPassword: (email, password, options) => {
-        const authData = pb().collection((options && options.collection) || "users").authWithPassword(email, password);
-        api.signIn(authData);
-        return authData;
-      },
-      registerWithPassword: (email, password, options) => {
-        globals.createUser(email, password, options);
-        return api.signInWithPassword(email, password, options);
-      },
-      signInAnonymously: (options) => {
-        const { email, password } = globals.createAnonymousUser();
-        return api.signInWithPassword(email, password, options);
-      },
-      signInWithOTP: (otpId, password, options) => {
-        const authData = pb().collection((options && options.collection) || "users").authWithOTP(otpId, password.toString());
-        api.signIn(authData);
-        return authData;
-      },
-      requestOAuth2Login: (providerName, options) => {
-        const opts = Object.assign({ collection: "users", cookieName: "pp_oauth_state", redirectPath: "/auth/oauth/confirm", autoRedirect: true }, options || {});
-        const methods = pb().collection(opts.collection).listAuthMethods();
-        const provider = ((methods.oauth2 && methods.oauth2.providers) || []).find((p) => p.name === providerName);
-        if (!provider) throw new Error("Provider " + providerName + " not found");
-        const redirectUrl = $app.settings().meta.appURL + opts.redirectPath;
-        const state = { name: provider.name, state: provider.state, codeChallenge: provider.codeChallenge, codeVerifier: provider.codeVerifier, redirectUrl };
-        e.__r.headers.push(["Set-Cookie", serializeCookie(opts.cookieName, JSON.stringify(state), { path: "/", httpOnly: true, sameSite: "lax" })]);
-        const to = provider.authURL + redirectUrl;
-        if (opts.autoRedirect) { setHeader(e, "Location", to); write(e, 302, "", ""); }
-        return to;
-      },
-      signInWithOAuth2: (state, code, options, stored) => {
-        const opts = Object.assign({ collection: "users", cookieName: "pp_oauth_state" }, options || {});
-        const info = stored || makeRequest(e).cookies(opts.cookieName);
-        if (!info) throw new Error("No stored provider info found");
-        if (info.state !== state) throw new Error("State parameters don't match.");
-        const authData = pb().collection(opts.collection).authWithOAuth2Code(info.name, code, info.codeVerifier, info.redirectUrl, { emailVisibility: false });
-        api.signIn(authData);
-        return authData;
-      },
-      signOut: () => authCookie(e, "", true),
-    };
-    return api;
-  }
-
-  // `pb()` of the js-sdk plugin: one client per auth per request (§6.4).
-  function pbFactory(request) {
-    const clients = new Map();
-    return (options) => {
+  // The page functions of the context (§5.2).
+  const pageApi = {
+    body: () => body(page().e),
+    formData: () => body(page().e),
+    redirect(path, options) {
       const opts = options || {};
-      const auth = opts.auth || (opts.request && opts.request.auth);
-      const key = auth ? auth.id : "";
-      let client = clients.get(key);
-      if (!client) {
-        client = new PocketBase();
-        if (auth) {
-          const token = (opts.request && opts.request.authToken) || request.authToken || auth.newAuthToken();
-          client.authStore.save(token, JSON.parse(JSON.stringify(auth)));
-        }
-        clients.set(key, client);
-      }
-      return client;
-    };
+      const target = url(String(path));
+      target.query.__flash = opts.message || "";
+      page().response.redirect(target.toString(), opts.status || 302);
+    },
+    echo(...args) {
+      const text = args.map((a) => (typeof a === "function" ? a.toString() : a !== null && typeof a === "object" ? stringify(a) : String(a))).join(" ");
+      page().response.write(text);
+      return text;
+    },
+    meta(key, value) {
+      const metas = page().metas;
+      if (value === undefined) return metas[key];
+      metas[key] = value;
+      return value;
+    },
+    asset: (path) => H.asset(page().e.__d.page, String(path)),
+    resolve: (path, options) => resolveModule(page().route.file, String(path), (options && options.mode) || "require"),
+    slot: "",
+    slots: {},
+  };
+
+  // The functions every context has, by the configured plugins (once per worker).
+  let contextBase = null;
+  function base() {
+    if (contextBase) return contextBase;
+    contextBase = Object.assign({}, globalApi, pageApi);
+    if (hasPlugin("pocketpages-plugin-js-sdk") || hasPlugin("pocketpages-plugin-auth")) contextBase.pb = pb;
+    if (hasPlugin("pocketpages-plugin-auth")) Object.assign(contextBase, auth);
+    if (hasPlugin("pocketpages-plugin-micro-dash")) Object.assign(contextBase, microDash);
+    return contextBase;
   }
+
+  // A context for middleware, loaders and templates: `api` with its own extra names.
+  const over = (api, own) => Object.assign(Object.create(api), own);
 
   // Runs the page pipeline for the route matched in Rust (§4).
   function handle(e) {
     const outer = current;
-    current = e;
+    const request = new PageRequest(e);
+    current = { e, route: routeOf(e.__d.page), request, response: new PageResponse(e), metas: {}, clients: new Map() };
     try {
-      run(e);
+      run(current);
     } finally {
       current = outer;
     }
   }
 
-  function run(e) {
+  function run(state) {
+    const { e, route, request, response } = state;
     const d = e.__d;
-    const route = routeOf(d.page);
-    const request = makeRequest(e);
-    const response = makeResponse(e);
     if (d.clearAuthCookie) authCookie(e, "", true);
     const debug = config.debug || H.dev();
     try {
-      const pb = pbFactory(request);
       const params = request.url.query;
-      for (const [k, v] of Object.entries(d.pathParams || {})) params[k] = v;
-      const metas = {};
-      const api = Object.assign({}, globalApi, {
-        params,
-        data: {},
-        request,
-        response,
-        auth: request.auth,
-        body: request.body,
-        formData: request.formData,
-        redirect: (path, options) => {
-          const opts = options || {};
-          const target = url(String(path));
-          target.query.__flash = opts.message || "";
-          response.redirect(target.toString(), opts.status || 302);
-        },
-        echo: (...args) => {
-          const text = args.map((a) => (typeof a === "function" ? a.toString() : a !== null && typeof a === "object" ? stringify(a) : String(a))).join(" ");
-          response.write(text);
-          return text;
-        },
-        meta: (key, value) => {
-          if (value === undefined) return metas[key];
-          metas[key] = value;
-          return value;
-        },
-        asset: (path) => H.asset(d.page, String(path)),
-        resolve: (path, options) => resolveModule(route.file, String(path), (options && options.mode) || "require"),
-        slot: "",
-        slots: {},
-      });
-      if (hasPlugin("pocketpages-plugin-js-sdk") || hasPlugin("pocketpages-plugin-auth")) api.pb = pb;
-      if (hasPlugin("pocketpages-plugin-auth")) {
-        const globals = authGlobals(pb);
-        Object.assign(api, globals, authContext(e, pb, globals));
-      }
-      if (hasPlugin("pocketpages-plugin-micro-dash")) Object.assign(api, microDash);
+      for (const k in d.pathParams) params[k] = d.pathParams[k];
+      const api = over(base(), { params, data: {}, request, response, auth: request.auth });
       const plugins = instantiate(api, route);
       for (const p of plugins) if (p.onRequest) p.onRequest({ request, response });
       for (const p of plugins) if (p.onExtendContextApi) p.onExtendContextApi({ api, route });
       api.api = api;
 
       // Middleware root → leaf, then loaders of the page's own directory (§4 steps 8–9).
-      let data = {};
-      let stopped = false;
+      const data = {};
       for (const path of route.middlewares) {
         const fn = moduleFn(path);
         if (fn.length < 2) {
-          merge(data, fn(Object.assign({}, api, { data })) || {});
+          merge(data, fn(over(api, { data })) || {});
           continue;
         }
         let continued = false;
-        fn(Object.assign({}, api, { data }), (extra) => { continued = true; if (extra) merge(data, extra); });
-        if (!continued) { stopped = true; break; }
+        fn(over(api, { data }), (extra) => { continued = true; if (extra) merge(data, extra); });
+        if (!continued) return;
       }
-      if (stopped) return;
       const method = d.method.toLowerCase();
       for (const [kind, path] of route.loaders) {
         if (kind !== "load" && kind !== method) continue;
-        merge(data, moduleFn(path)(Object.assign({}, api, { data })) || {});
+        merge(data, moduleFn(path)(over(api, { data })) || {});
       }
       api.data = data;
 
-      let content = renderPlugins(plugins, "", api, route, route.file);
+      const content = renderPlugins(plugins, "", api, route, route.file);
       finish(e, response, plugins, api, route, content);
     } catch (err) {
       H.log("error", String(err && err.stack ? err.message + "\n" + err.stack : err));
@@ -468,7 +464,7 @@
   // EJS renders the file, then every other plugin's onRender reduces over the output.
   function renderPlugins(plugins, content, api, route, filePath) {
     if (hasPlugin("pocketpages-plugin-ejs")) {
-      const result = renderFile(filePath, Object.assign({}, api, { api }));
+      const result = renderFile(filePath, over(api, { api }));
       content = typeof result === "string" ? result : result === undefined || result === null ? "" : JSON.stringify(result);
     }
     for (const p of plugins) if (p.onRender) content = p.onRender({ content, api, route, filePath, plugins });
@@ -479,14 +475,17 @@
   function finish(e, response, plugins, api, route, content) {
     const type = headerOf(e.__r, "content-type");
     if (type && type !== "text/html" && !type.startsWith("text/html;")) return done(e);
-    try {
-      const parsed = JSON.parse(content);
-      response.json(200, parsed);
-      return done(e);
-    } catch (_) { /* not JSON: HTML */ }
+    // Only text that can start a JSON value is tried (a failed parse costs an exception).
+    if (/^\s*[[{"\-0-9tfn]/.test(content)) {
+      try {
+        const parsed = JSON.parse(content);
+        response.json(200, parsed);
+        return done(e);
+      } catch (_) { /* not JSON: HTML */ }
+    }
     for (const layout of route.layouts) {
       const { slot, slots } = parseSlots(content);
-      content = renderPlugins(plugins, "", Object.assign({}, api, { slot, slots }), route, layout);
+      content = renderPlugins(plugins, "", over(api, { slot, slots }), route, layout);
     }
     for (const p of plugins) if (p.onResponse && p.onResponse({ content, api, route })) return done(e);
     response.html(200, content);
