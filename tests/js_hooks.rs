@@ -160,9 +160,32 @@ async fn request_info_shows_query_headers_and_bodies() {
         res.json(),
         json!({
             "kind": "form", "method": "POST", "query": {},
-            "body": {"title": "two words", "n": "3"},
+            // Form values are inferred, as PocketBase 0.40.6 answers.
+            "body": {"title": "two words", "n": 3},
             "snake": "form", "raw": "form", "absent": "",
         })
+    );
+
+    // Form fields repeat into arrays; another body type is refused (PocketBase's answers).
+    let headers = [("Content-Type", "application/x-www-form-urlencoded")];
+    let res = common::send(
+        server.addr,
+        "POST",
+        "/echo/form",
+        &headers,
+        b"a=1&a=2&c=007&t=true",
+    )
+    .await;
+    assert_eq!(
+        res.json()["body"],
+        json!({"a": [1, 2], "c": "007", "t": true})
+    );
+    let headers = [("Content-Type", "text/plain")];
+    let res = common::send(server.addr, "POST", "/echo/form", &headers, b"hello").await;
+    common::expect(
+        &res,
+        400,
+        r#"{"data":{},"message":"Unsupported Content-Type.","status":400}"#,
     );
 }
 

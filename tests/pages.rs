@@ -554,6 +554,11 @@ const FAILING: &[(&str, &str)] = &[
     ("sub/miss.ejs", "<%- include('nope') %>"),
     ("status.ejs", "<% response.status(201) %>"),
     ("sub/resolve.ejs", "<%= resolve('nope') %>"),
+    (
+        "lines.ejs",
+        "<p>one</p>\n<p>two</p>\n<% throw new Error('on three') %>\n<p>four</p>",
+    ),
+    ("syntax.ejs", "<p>one</p>\n<% if ( %>\n<p>three</p>"),
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -603,6 +608,24 @@ async fn errors_answer_the_details_page_with_debug() {
         500,
         &esc(&format!(
             "No partial 'nope' found in any _private directory. Tried: {tried}"
+        )),
+    );
+
+    // Runtime and syntax errors name the template line, with the lines around it.
+    let res = server.get("/lines", None).await;
+    expect_debug_page(
+        &res,
+        500,
+        &esc(&format!(
+            "{root}/lines.ejs:3\n    1| <p>one</p>\n    2| <p>two</p>\n >> 3| <% throw new Error('on three') %>\n    4| <p>four</p>\n\non three"
+        )),
+    );
+    let res = server.get("/syntax", None).await;
+    expect_debug_page(
+        &res,
+        500,
+        &esc(&format!(
+            "{root}/syntax.ejs:2\n    1| <p>one</p>\n >> 2| <% if ( %>\n    3| <p>three</p>\n\n"
         )),
     );
 

@@ -565,6 +565,7 @@
     }
     requestInfo() {
       const d = this.__d;
+      if (d.bodyError) throw new BadRequestError(d.bodyError);
       const auth = this.auth;
       return { query: d.query, headers: d.headerInfo, body: d.parsedBody, auth, method: d.method, context: "default",
         hasSuperuserAuth: () => !!(auth && auth.isSuperuser()) };
@@ -673,7 +674,7 @@
       if (!e.__r.written) throw err;
       host.log("error", "error after the response was written: " + String(err && err.message || err), "[]");
     }
-    return JSON.stringify(e.__r);
+    return e.__r;
   }
 
   // ---- $apis middlewares --------------------------------------------------------------

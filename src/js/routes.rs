@@ -169,9 +169,6 @@ pub async fn dispatch(
             }
             let params = params.into_iter().map(|(k, v)| (k, json!(v))).collect();
             let mut data = route_data(app, &parts, &body, params, auth);
-            if let Err(err) = parse_body(&parts, &body) {
-                extras.insert("pageBodyError".into(), json!(err));
-            }
             extras.insert("page".into(), json!(index));
             let https = parts.uri.scheme_str() == Some("https")
                 || parts
@@ -235,6 +232,7 @@ fn route_data(
             .rev()
             .map(|(k, v)| (k, json!(v)))
             .collect();
+    let parsed = parse_body(parts, body);
     let remote = parts
         .extensions
         .get::<axum::extract::ConnectInfo<SocketAddr>>()
@@ -248,7 +246,8 @@ fn route_data(
         "headerInfo": header_info,
         "query": query,
         "body": String::from_utf8_lossy(body),
-        "parsedBody": parse_body(parts, body).unwrap_or_else(|_| json!({})),
+        "parsedBody": parsed.as_ref().cloned().unwrap_or_else(|_| json!({})),
+        "bodyError": parsed.err(),
         "pathParams": params,
         "auth": auth.map(|a| json!({"collection": a.collection.id, "record": a.record})),
         "realIP": extract::client_ip(app, parts),
@@ -333,9 +332,9 @@ fn run_route(steps: &[Step], data: Value, rest: Option<Rest>) -> Result<Response
         }
         match outcome {
             // Headers the middlewares set also go on the rest of the stack's answer.
-            Ok(text) => Ok(match answered.take() {
+            Ok(written) => Ok(match answered.take() {
                 Some(mut reached) => {
-                    let own = response(&text);
+                    let own = response(written);
                     for (name, value) in own.headers() {
                         if name != CONTENT_TYPE {
                             reached.headers_mut().append(name, value.clone());
@@ -343,7 +342,7 @@ fn run_route(steps: &[Step], data: Value, rest: Option<Rest>) -> Result<Response
                     }
                     reached
                 }
-                None => response(&text),
+                None => response(written),
             }),
             Err(err) => Err(errors::from_js(&ctx, err)),
         }
@@ -373,7 +372,7 @@ fn call_route<'js>(
     data: &Value,
     rest: Option<Rest>,
     answered: &Rc<RefCell<Option<Response>>>,
-) -> rquickjs::Result<String> {
+) -> rquickjs::Result<Written> {
     let globals = ctx.globals();
     let satchel: Object = globals.get("__satchel")?;
     let apis: Object = globals.get("$apis")?;
@@ -399,31 +398,44 @@ fn call_route<'js>(
     }
     let run: Function = satchel.get("runRoute")?;
     let data = ctx.json_parse(data.to_string())?;
-    run.call((fns, data))
+    let answer: Object = run.call((fns, data))?;
+    let mut headers = Vec::new();
+    let pairs: Array = answer.get("headers")?;
+    for pair in pairs.iter::<Array>() {
+        let pair = pair?;
+        headers.push((pair.get::<String>(0)?, pair.get::<String>(1)?));
+    }
+    Ok(Written {
+        status: answer.get("status")?,
+        written: answer.get("written")?,
+        body: answer.get("body")?,
+        headers,
+    })
 }
 
-/// The prelude's response record as an HTTP response.
-fn response(text: &str) -> Response {
-    let answer: Value = serde_json::from_str(text).unwrap_or(Value::Null);
-    let status = answer["status"]
-        .as_u64()
-        .and_then(|s| StatusCode::from_u16(s as u16).ok())
-        .filter(|_| answer["written"] == Value::Bool(true))
+/// What a route chain wrote (the prelude's `e.__r`).
+struct Written {
+    status: i32,
+    written: bool,
+    body: String,
+    headers: Vec<(String, String)>,
+}
+
+/// What a chain wrote as an HTTP response (an empty 200 when it wrote nothing).
+fn response(written: Written) -> Response {
+    let status = u16::try_from(written.status)
+        .ok()
+        .and_then(|s| StatusCode::from_u16(s).ok())
+        .filter(|_| written.written)
         .unwrap_or(StatusCode::OK);
-    let body = answer["body"].as_str().unwrap_or("").to_string();
-    let mut response = Response::new(Body::from(body));
+    let mut response = Response::new(Body::from(written.body));
     *response.status_mut() = status;
-    if let Value::Array(headers) = &answer["headers"] {
-        for pair in headers {
-            let (Some(name), Some(value)) = (pair[0].as_str(), pair[1].as_str()) else {
-                continue;
-            };
-            if let (Ok(name), Ok(value)) = (
-                HeaderName::from_bytes(name.as_bytes()),
-                HeaderValue::from_str(value),
-            ) {
-                response.headers_mut().append(name, value);
-            }
+    for (name, value) in written.headers {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(&value),
+        ) {
+            response.headers_mut().append(name, value);
         }
     }
     response

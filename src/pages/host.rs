@@ -64,8 +64,9 @@ pub fn object<'js>(ctx: &Ctx<'js>, shared: &Arc<Shared>) -> rquickjs::Result<Obj
                 let source = s.template(Path::new(&path)).map_err(|e| throw(&ctx, &e))?;
                 let mut options = rquickjs::context::EvalOptions::default();
                 options.strict = false;
-                options.filename = Some(path);
+                options.filename = Some(path.clone());
                 ctx.eval_with_options(source.as_str(), options)
+                    .map_err(|err| syntax_error(&ctx, err, &path, &source))
             },
         )?,
     )?;
@@ -165,6 +166,62 @@ pub fn object<'js>(ctx: &Ctx<'js>, shared: &Arc<Shared>) -> rquickjs::Result<Obj
     Ok(h)
 }
 
+/// A template whose code does not compile: the error names the template line where the
+/// offending tag starts, with the lines around it, as runtime errors do (§3.6).
+fn syntax_error(ctx: &Ctx<'_>, err: rquickjs::Error, path: &str, source: &str) -> rquickjs::Error {
+    if !matches!(err, rquickjs::Error::Exception) {
+        return err;
+    }
+    let thrown = ctx.catch();
+    let Some(exception) = thrown.as_exception() else {
+        return ctx.throw(thrown);
+    };
+    let message = exception.message().unwrap_or_default();
+    let stack = exception.stack().unwrap_or_default();
+    // QuickJS reports `at <file>:<line>:<column>` in the generated code.
+    let generated = stack
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("at ")?
+                .strip_prefix(path)?
+                .split(':')
+                .nth(1)
+        })
+        .and_then(|n| n.parse::<usize>().ok())
+        .unwrap_or(1);
+    let line = template_line(source, generated);
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    throw(
+        ctx,
+        &format!("{path}:{line}\n{}\n\n{message}", context(&text, line)),
+    )
+}
+
+/// The template line of generated line `generated`: the last `; __line = N` before it.
+fn template_line(source: &str, generated: usize) -> usize {
+    source
+        .lines()
+        .take(generated.saturating_sub(1))
+        .filter_map(|l| l.trim().strip_prefix("; __line = ")?.parse().ok())
+        .last()
+        .unwrap_or(1)
+}
+
+/// ejs's error context: up to 30 lines before and 3 after, ` >> ` marking `line`.
+fn context(text: &str, line: usize) -> String {
+    let lines: Vec<&str> = text.split('\n').collect();
+    let start = line.saturating_sub(30);
+    let end = lines.len().min(line + 3);
+    (start..end)
+        .map(|i| {
+            let mark = if i + 1 == line { " >> " } else { "    " };
+            format!("{mark}{}| {}", i + 1, lines[i])
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 fn throw(ctx: &Ctx<'_>, message: &str) -> rquickjs::Error {
     Exception::throw_message(ctx, message)
 }
@@ -245,6 +302,20 @@ fn send(shared: &Shared, request: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::escape;
+
+    #[test]
+    fn maps_generated_lines_to_template_lines() {
+        let source = super::super::ejs::compile("<p>\n<% if ( %>\nx", "t.ejs").expect("compiles");
+        let generated = source
+            .lines()
+            .collect::<Vec<_>>()
+            .iter()
+            .rposition(|l| l.contains("if ("))
+            .expect("the tag's code")
+            + 1;
+        assert_eq!(super::template_line(&source, generated), 2);
+        assert_eq!(super::context("a\nb\nc", 2), "    1| a\n >> 2| b\n    3| c");
+    }
 
     #[test]
     fn escapes_as_ejs() {

@@ -120,9 +120,16 @@
   }
 
   // Renders `path` with `locals`; `include` inside it resolves from `path` (§3.4).
+  // Partials found, by including file and name (a generation sees one set of files).
+  const partials = new Map();
   function renderFile(path, locals) {
     locals.include = (name, data) => {
-      const partial = H.partial(path, String(name));
+      const key = path + "\n" + name;
+      let partial = partials.get(key);
+      if (partial === undefined) {
+        partial = H.partial(path, String(name));
+        partials.set(key, partial);
+      }
       return renderFile(partial, over(locals, data || {}));
     };
     return templateOf(path)(locals, escape, rethrow);
@@ -196,7 +203,7 @@
   // `e.requestInfo().body`: inferred form values or JSON (§5.2).
   function body(e) {
     // A Go error in PocketBase, not a BadRequestError: the page fails with a 500.
-    if (e.__d.pageBodyError) throw new Error(e.__d.pageBodyError);
+    if (e.__d.bodyError) throw new Error(e.__d.bodyError);
     return e.__d.parsedBody;
   }
 

@@ -524,8 +524,31 @@
 
   // PocketPages globalApi.url: url-parse with query parsing, then every query
   // value JSON.parse'd when possible, written back with set('query', …).
+  // A request target (`/a/b?x=1`: one leading slash, no fragment, backslash or control
+  // character) as url-parse parses it, without its general machinery: the same fields in
+  // the same order. This is the path every page request takes.
+  var PLAIN_TARGET = /^\/(?![\/\\])[^#\\\x00-\x20]*$/;
+  function targetUrl(address) {
+    var q = address.indexOf('?');
+    var u = Object.create(Url.prototype);
+    u.slashes = false;
+    u.protocol = '';
+    u.hash = '';
+    u.query = qsParse(q < 0 ? '' : address.slice(q));
+    u.pathname = q < 0 ? address : address.slice(0, q);
+    u.auth = '';
+    u.host = '';
+    u.port = '';
+    u.hostname = '';
+    u.password = '';
+    u.username = '';
+    u.origin = 'null';
+    u.href = u.toString();
+    return u;
+  }
+
   function url(path) {
-    var u = new Url(path, true);
+    var u = typeof path === 'string' && PLAIN_TARGET.test(path) ? targetUrl(path) : new Url(path, true);
     var parsedQuery = {};
     var entries = Object.entries(u.query);
     for (var i = 0; i < entries.length; i++) {
