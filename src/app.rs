@@ -43,6 +43,7 @@ struct Inner {
     hooks: Hooks,
     /// Rebuilt (all counters reset) whenever the settings are saved.
     limiter: RwLock<Arc<Limiter>>,
+    realtime: crate::realtime::Broker,
 }
 
 /// Why the app could not start.
@@ -87,6 +88,7 @@ impl App {
                     &settings_json,
                     Arc::new(SystemClock),
                 ))),
+                realtime: crate::realtime::Broker::default(),
             }),
         };
         crate::jobs::register(&app);
@@ -99,6 +101,11 @@ impl App {
 
     pub fn store(&self) -> &Store {
         &self.inner.store
+    }
+
+    /// The realtime clients (`$app.subscriptionsBroker()`).
+    pub fn realtime(&self) -> &crate::realtime::Broker {
+        &self.inner.realtime
     }
 
     /// A snapshot of every collection.

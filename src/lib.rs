@@ -31,6 +31,7 @@ pub mod js;
 pub mod mail;
 pub mod pages;
 pub mod ratelimit;
+pub mod realtime;
 pub mod server;
 pub mod store;
 pub mod watch;

@@ -33,6 +33,7 @@ pub mod middleware;
 pub mod otp;
 pub mod public;
 pub mod ratelimit;
+pub mod realtime;
 pub mod records;
 pub mod rules;
 pub mod settings;
@@ -72,6 +73,7 @@ pub struct HttpConfig {
 
 /// The whole HTTP application.
 pub fn router(app: App, http: HttpConfig) -> Router {
+    realtime::bind(&app);
     let public = http.public.clone();
     let cors = middleware::Cors::new(http.origins);
     let routed = Router::new()
@@ -156,6 +158,10 @@ pub fn router(app: App, http: HttpConfig) -> Router {
         .route("/api/settings", get(settings::list).patch(settings::update))
         .route("/api/settings/test/email", post(settings::test_email))
         .route("/api/batch", post(batch::batch))
+        .route(
+            "/api/realtime",
+            get(realtime::connect).post(realtime::subscribe),
+        )
         .route("/api/metrics", get(metrics::metrics))
         .route("/api/crons", get(crons::list))
         .route("/api/crons/{id}", post(crons::run))

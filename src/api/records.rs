@@ -180,6 +180,25 @@ impl<'a> Ctx<'a> {
     }
 }
 
+/// `row` as the records API would show it to `access` with `query` (`expand`, `fields`):
+/// realtime messages use it.
+pub async fn shape(
+    app: &App,
+    collection: &Collection,
+    access: Access,
+    query: Query,
+    row: Map<String, Value>,
+) -> Result<Value, ApiError> {
+    let ctx = Ctx {
+        collection: collection.clone(),
+        access,
+        query,
+        db: Db::Shared(app.store()),
+    };
+    let mut items = ctx.render(app, &[row]).await?;
+    Ok(ctx.pick(items.pop().unwrap_or_default()))
+}
+
 /// What a record endpoint answers: the record, 204 for a delete, or, when a request hook
 /// stopped the chain, its own response or an empty 200 (§9.3).
 pub enum Answer {
