@@ -270,3 +270,90 @@ async fn writers_go_on_while_a_client_never_reads() {
     }
     drop(stalled);
 }
+
+const REALTIME_HOOKS: &str = r#"
+onRealtimeConnectRequest((e) => {
+  if (e.requestInfo().query.refuse) throw new BadRequestError("not now");
+  e.next();
+});
+onRealtimeSubscribeRequest((e) => {
+  // Everyone also hears about posts.
+  e.subscriptions = e.subscriptions.concat(["posts/*"]);
+  e.next();
+});
+onRealtimeMessageSend((e) => {
+  if (e.message.name === "posts/*") {
+    const data = JSON.parse(e.message.data);
+    if (data.record.title === "secret") return; // dropped
+    data.seenBy = e.client.id().length;
+    e.message.data = JSON.stringify(data);
+  }
+  e.next();
+});
+routerAdd("POST", "/api/shout", (e) => {
+  const text = e.requestInfo().body.text;
+  let sent = 0;
+  for (const client of Object.values($app.subscriptionsBroker().clients())) {
+    if (!client.hasSubscription("shouts")) continue;
+    client.send(new SubscriptionMessage({ name: "shouts", data: JSON.stringify({ text }) }));
+    sent++;
+  }
+  return e.json(200, { sent, total: $app.subscriptionsBroker().totalClients() });
+});
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn realtime_hooks_and_custom_messages() {
+    let server = TestServer::start_hooks(&[("realtime.pb.js", REALTIME_HOOKS)]).await;
+    let admin = server.superuser_token().await;
+    public_collection(&server, &admin, "posts").await;
+
+    let refused = server.get("/api/realtime?refuse=1", None).await;
+    // PocketBase capitalizes the message and ends it with a period.
+    common::expect(
+        &refused,
+        400,
+        r#"{"data":{},"message":"Not now.","status":400}"#,
+    );
+    assert_eq!(server.app.realtime().total(), 0);
+
+    let mut events = Events::open(&server).await;
+    let id = field(&events.next().await, "id:");
+    let res = subscribe(
+        &server,
+        None,
+        json!({"clientId": id, "subscriptions": ["shouts"]}),
+    )
+    .await;
+    assert_eq!(res.status, 204);
+    let topics: Vec<String> = server
+        .app
+        .realtime()
+        .client(&id)
+        .expect("client")
+        .subscriptions()
+        .into_iter()
+        .map(|s| s.topic)
+        .collect();
+    assert_eq!(topics, ["shouts", "posts/*"]);
+
+    // The message hook drops one record event and edits the other.
+    for title in ["secret", "public"] {
+        let body = json!({"title": title}).to_string();
+        let res = server
+            .post("/api/collections/posts/records", None, &body)
+            .await;
+        assert_eq!(res.status, 200, "{}", res.body);
+    }
+    let (name, data) = events.next_data().await;
+    assert_eq!(name, "posts/*");
+    assert_eq!(data["record"]["title"], "public");
+    assert_eq!(data["seenBy"], 40);
+
+    // A route pushes a custom message to the clients subscribed to it.
+    let res = server.post("/api/shout", None, r#"{"text":"hello"}"#).await;
+    common::expect(&res, 200, r#"{"sent":1,"total":1}"#);
+    let (name, data) = events.next_data().await;
+    assert_eq!(name, "shouts");
+    assert_eq!(data, json!({"text": "hello"}));
+}

@@ -31,7 +31,9 @@ use crate::api::rules::{self, Access};
 use crate::app::App;
 use crate::core::collection::Collection;
 use crate::error::{ApiError, field_error, field_error_with};
-use crate::hooks::{HandlerFn, RecordEvent};
+use crate::hooks::{
+    HandlerFn, RealtimeConnectEvent, RealtimeMessageEvent, RealtimeSubscribeEvent, RecordEvent,
+};
 use crate::realtime::{Client, Message, Subscription};
 use crate::store::{self, Db};
 
@@ -41,14 +43,44 @@ const IDLE: Duration = Duration::from_secs(5 * 60);
 const LIFETIME: Duration = Duration::from_secs(30 * 60);
 
 /// `GET /api/realtime`: registers a client and streams its messages, `PB_CONNECT` first.
-pub async fn connect(State(app): State<App>, ClientIp(ip): ClientIp) -> Response {
+pub async fn connect(
+    State(app): State<App>,
+    ClientIp(ip): ClientIp,
+    Auth(auth): Auth,
+    query: Query,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let (client, messages) = app.realtime().register(ip);
+    let hook = &app.hooks().on_realtime_connect_request;
+    if hook.has_handlers() {
+        let mut event = RealtimeConnectEvent {
+            app: app.clone(),
+            client: client.id.clone(),
+            request: Access::new(auth, &query, Method::GET, &headers).request,
+        };
+        if let Err(err) = hook
+            .trigger(&mut event, &|_| Box::pin(async { Ok(()) }))
+            .await
+        {
+            app.realtime().unregister(&client.id);
+            return Err(err);
+        }
+    }
     let connect = Message {
         name: "PB_CONNECT".into(),
         data: json!({ "clientId": client.id }).to_string(),
     };
+    // PB_CONNECT goes through `onRealtimeMessageSend` too; a handler may drop it.
+    let first = match before_send(&app, &client.id, connect).await {
+        Ok(Some(message)) => Some(event(&client.id, &message)),
+        Ok(None) => None,
+        Err(err) => {
+            app.realtime().unregister(&client.id);
+            return Err(err);
+        }
+    };
     let stream = Stream {
-        first: Some(event(&client.id, &connect)),
+        first,
         messages,
         client: client.id.clone(),
         app: app.clone(),
@@ -63,7 +95,42 @@ pub async fn connect(State(app): State<App>, ClientIp(ip): ClientIp) -> Response
         HeaderName::from_static("x-accel-buffering"),
         HeaderValue::from_static("no"),
     );
-    response
+    Ok(response)
+}
+
+/// Runs `onRealtimeMessageSend` for `message`: what to send, if anything.
+async fn before_send(
+    app: &App,
+    client: &str,
+    message: Message,
+) -> Result<Option<Message>, ApiError> {
+    let hook = &app.hooks().on_realtime_message_send;
+    if !hook.has_handlers() {
+        return Ok(Some(message));
+    }
+    let mut event = RealtimeMessageEvent {
+        app: app.clone(),
+        client: client.to_string(),
+        message,
+        sent: false,
+    };
+    hook.trigger(&mut event, &|e| {
+        e.sent = true;
+        Box::pin(async { Ok(()) })
+    })
+    .await?;
+    Ok(event.sent.then_some(event.message))
+}
+
+/// Queues `message` for `client` after `onRealtimeMessageSend` (never waiting for it).
+pub async fn deliver(app: &App, client: &Client, message: Message) {
+    match before_send(app, &client.id, message).await {
+        Ok(Some(message)) => {
+            app.realtime().send(client, message);
+        }
+        Ok(None) => {}
+        Err(err) => tracing::debug!("realtime message to {} dropped: {}", client.id, err),
+    }
 }
 
 /// One SSE event as PocketBase writes it (the `id` is always the client's).
@@ -122,6 +189,8 @@ pub async fn subscribe(
     State(app): State<App>,
     Auth(auth): Auth,
     ClientIp(ip): ClientIp,
+    query: Query,
+    headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> Result<StatusCode, ApiError> {
     let client_id = body
@@ -181,8 +250,29 @@ pub async fn subscribe(
             "The current and the previous request authorization don't match.",
         ));
     }
-    client.set_auth(auth);
-    client.set_subscriptions(topics.iter().map(|t| Subscription::parse(t)).collect());
+    let hook = &app.hooks().on_realtime_subscribe_request;
+    if !hook.has_handlers() {
+        client.set_auth(auth);
+        client.set_subscriptions(topics.iter().map(|t| Subscription::parse(t)).collect());
+        return Ok(StatusCode::NO_CONTENT);
+    }
+    let mut event = RealtimeSubscribeEvent {
+        app: app.clone(),
+        client: client.id.clone(),
+        subscriptions: topics,
+        request: Access::new(auth.clone(), &query, Method::POST, &headers).request,
+    };
+    hook.trigger(&mut event, &|e| {
+        client.set_auth(auth.clone());
+        client.set_subscriptions(
+            e.subscriptions
+                .iter()
+                .map(|t| Subscription::parse(t))
+                .collect(),
+        );
+        Box::pin(async { Ok(()) })
+    })
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -225,12 +315,12 @@ pub fn bind(app: &App) {
                     id,
                 } => {
                     for (client, message) in messages(&sender, action, &collection, &id).await {
-                        sender.realtime().send(&client, message);
+                        deliver(&sender, &client, message).await;
                     }
                 }
                 Change::Deliver(messages) => {
                     for (client, message) in messages {
-                        sender.realtime().send(&client, message);
+                        deliver(&sender, &client, message).await;
                     }
                 }
             }
@@ -306,12 +396,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// The messages about record `id` for every client subscribed to it that may see it.
-async fn messages(
-    app: &App,
-    action: &str,
-    collection: &Collection,
-    id: &str,
-) -> Deliveries {
+async fn messages(app: &App, action: &str, collection: &Collection, id: &str) -> Deliveries {
     let mut out = Vec::new();
     for client in app.realtime().clients() {
         for subscription in client.subscriptions() {

@@ -195,6 +195,39 @@ impl Event for RecordEnrichEvent {
     }
 }
 
+/// `onRealtimeConnectRequest`: a client opened `/api/realtime` (before `PB_CONNECT`; an
+/// error refuses the connection).
+pub struct RealtimeConnectEvent {
+    pub app: App,
+    pub client: String,
+    pub request: RequestInfo,
+}
+
+impl Event for RealtimeConnectEvent {}
+
+/// `onRealtimeSubscribeRequest`: a client replaces its subscriptions; the default action
+/// stores them (as the handlers left them) and the request's auth.
+pub struct RealtimeSubscribeEvent {
+    pub app: App,
+    pub client: String,
+    pub subscriptions: Vec<String>,
+    pub request: RequestInfo,
+}
+
+impl Event for RealtimeSubscribeEvent {}
+
+/// `onRealtimeMessageSend`: a message is about to be queued for a client; the default
+/// action queues it (as the handlers left it), so a chain that stops drops it.
+pub struct RealtimeMessageEvent {
+    pub app: App,
+    pub client: String,
+    pub message: crate::realtime::Message,
+    /// Set by the default action.
+    pub sent: bool,
+}
+
+impl Event for RealtimeMessageEvent {}
+
 /// The app lifecycle events (`onBootstrap`, `onTerminate`, `onSettingsReload`).
 pub struct AppEvent {
     pub app: App,

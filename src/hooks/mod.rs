@@ -15,8 +15,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 pub use events::{
-    AppEvent, CollectionEvent, MailerRecordEvent, RecordAuthEvent, RecordAuthWithOtpEvent,
-    RecordEnrichEvent, RecordEvent, RecordFlowEvent, RecordOtpRequestEvent, RecordRequestEvent,
+    AppEvent, CollectionEvent, MailerRecordEvent, RealtimeConnectEvent, RealtimeMessageEvent,
+    RealtimeSubscribeEvent, RecordAuthEvent, RecordAuthWithOtpEvent, RecordEnrichEvent,
+    RecordEvent, RecordFlowEvent, RecordOtpRequestEvent, RecordRequestEvent,
     RecordsListRequestEvent, Written,
 };
 
@@ -333,6 +334,12 @@ pub struct Hooks {
     pub on_record_after_update_error: Hook<RecordEvent>,
     /// `onRecordAfterDeleteError`
     pub on_record_after_delete_error: Hook<RecordEvent>,
+    /// `onRealtimeConnectRequest`
+    pub on_realtime_connect_request: Hook<RealtimeConnectEvent>,
+    /// `onRealtimeSubscribeRequest`
+    pub on_realtime_subscribe_request: Hook<RealtimeSubscribeEvent>,
+    /// `onRealtimeMessageSend`
+    pub on_realtime_message_send: Hook<RealtimeMessageEvent>,
 }
 
 #[cfg(test)]

@@ -11,9 +11,10 @@ use crate::core::collection::Collection;
 use crate::error::ApiError;
 use crate::filter::sql::RequestInfo;
 use crate::hooks::{
-    AppEvent, CollectionEvent, Event, HookResult, MailerRecordEvent, Next, RecordAuthEvent,
-    RecordAuthWithOtpEvent, RecordEnrichEvent, RecordEvent, RecordFlowEvent, RecordOtpRequestEvent,
-    RecordRequestEvent, RecordsListRequestEvent, Written,
+    AppEvent, CollectionEvent, Event, HookResult, MailerRecordEvent, Next, RealtimeConnectEvent,
+    RealtimeMessageEvent, RealtimeSubscribeEvent, RecordAuthEvent, RecordAuthWithOtpEvent,
+    RecordEnrichEvent, RecordEvent, RecordFlowEvent, RecordOtpRequestEvent, RecordRequestEvent,
+    RecordsListRequestEvent, Written,
 };
 use crate::js::bridge::{self, Continuation};
 use crate::js::{errors, host, pool};
@@ -382,6 +383,64 @@ impl JsEvent for RecordAuthEvent {
         take_record(&mut changed, &mut self.record);
         if let Some(Value::String(token)) = changed.remove("token") {
             self.token = token;
+        }
+    }
+}
+
+impl JsEvent for RealtimeConnectEvent {
+    fn export(&self) -> Map<String, Value> {
+        let mut out = Map::new();
+        out.insert("realtimeClient".into(), json!(self.client));
+        out.insert("requestInfo".into(), request_json(&self.request));
+        out
+    }
+    fn import(&mut self, _: Map<String, Value>) {}
+}
+
+impl JsEvent for RealtimeSubscribeEvent {
+    fn export(&self) -> Map<String, Value> {
+        let mut out = Map::new();
+        out.insert("realtimeClient".into(), json!(self.client));
+        out.insert("requestInfo".into(), request_json(&self.request));
+        out.insert(
+            "extra".into(),
+            json!({ "subscriptions": self.subscriptions }),
+        );
+        out
+    }
+    fn import(&mut self, mut changed: Map<String, Value>) {
+        let subscriptions = changed
+            .remove("extra")
+            .and_then(|mut extra| extra.get_mut("subscriptions").map(Value::take));
+        if let Some(Value::Array(items)) = subscriptions {
+            self.subscriptions = items
+                .into_iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect();
+        }
+    }
+}
+
+impl JsEvent for RealtimeMessageEvent {
+    fn export(&self) -> Map<String, Value> {
+        let mut out = Map::new();
+        out.insert("realtimeClient".into(), json!(self.client));
+        out.insert(
+            "realtimeMessage".into(),
+            json!({ "name": self.message.name, "data": self.message.data }),
+        );
+        out
+    }
+    fn import(&mut self, mut changed: Map<String, Value>) {
+        if let Some(Value::Object(m)) = changed.remove("message") {
+            if let Some(name) = m.get("name").and_then(Value::as_str) {
+                self.message.name = name.to_string();
+            }
+            match m.get("data") {
+                Some(Value::String(data)) => self.message.data = data.clone(),
+                Some(Value::Null) | None => {}
+                Some(other) => self.message.data = other.to_string(),
+            }
         }
     }
 }

@@ -197,7 +197,8 @@ pub fn install<'js>(ctx: &Ctx<'js>, host: &Arc<Host>) -> rquickjs::Result<()> {
 }
 
 /// The JSON calls (see the prelude's `call`).
-const CALLS: [&str; 23] = [
+const CALLS: [&str; 24] = [
+    "realtime",
     "template",
     "mail",
     "isDev",
@@ -287,6 +288,7 @@ fn dispatch(host: &Host, name: &str, args: Vec<Value>) -> Answer {
             args.first()
         )))),
         "resolveModule" => resolve_module(&host.hooks_dir, &text(0), &text(1)),
+        "realtime" => realtime(app, &text(0), &text(1), &args),
         _ => store_call(&host.store, name, &text(0), arg(1)),
     }
 }
@@ -429,6 +431,62 @@ fn resolve_module(hooks_dir: &Path, dir: &str, name: &str) -> Answer {
         .and_then(|p| p.canonicalize().ok())
         .map(|p| json!(p.to_string_lossy()))
         .ok_or_else(|| Failure::new(400, format!("Invalid module: {name}")))
+}
+
+/// `$app.subscriptionsBroker()` (§10): the realtime clients, and sending them messages
+/// (through `onRealtimeMessageSend`, never waiting for the client).
+fn realtime(app: &App, op: &str, id: &str, args: &[Value]) -> Answer {
+    let broker = app.realtime();
+    if op == "clients" {
+        let ids: Vec<String> = broker.clients().iter().map(|c| c.id.clone()).collect();
+        return Ok(json!(ids));
+    }
+    if op == "total" {
+        return Ok(json!(broker.total()));
+    }
+    let Some(client) = broker.client(id) else {
+        return match op {
+            "has" => Ok(json!(false)),
+            _ => Err(Failure::new(
+                400,
+                format!("No client associated with connection ID \"{id}\""),
+            )),
+        };
+    };
+    let text = |i: usize| {
+        args.get(i)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    match op {
+        "has" => Ok(json!(true)),
+        "hasSubscription" => Ok(json!(client.has_subscription(&text(2)))),
+        "subscriptions" => Ok(json!(
+            client
+                .subscriptions()
+                .iter()
+                .map(|s| s.topic.clone())
+                .collect::<Vec<_>>()
+        )),
+        "auth" => Ok(client
+            .auth()
+            .map(|a| json!({"collection": a.collection.id, "record": a.record}))
+            .unwrap_or(Value::Null)),
+        "send" => {
+            let message = crate::realtime::Message {
+                name: text(2),
+                data: text(3),
+            };
+            block_on(crate::api::realtime::deliver(app, &client, message));
+            Ok(Value::Null)
+        }
+        "discard" => {
+            broker.unregister(id);
+            Ok(Value::Null)
+        }
+        other => Err(Failure::new(400, format!("unknown realtime call {other}"))),
+    }
 }
 
 /// Compiles a CommonJS module as `function (module, exports, require, __filename,

@@ -457,5 +457,8 @@ fn bind_hook(
         "onRecordAfterCreateError" => on_record_after_create_error,
         "onRecordAfterUpdateError" => on_record_after_update_error,
         "onRecordAfterDeleteError" => on_record_after_delete_error,
+        "onRealtimeConnectRequest" => on_realtime_connect_request,
+        "onRealtimeSubscribeRequest" => on_realtime_subscribe_request,
+        "onRealtimeMessageSend" => on_realtime_message_send,
     }
 }

@@ -321,9 +321,63 @@
       logger: () => logger,
       newMailClient: () => ({ send: (m) => { call("sendMail", m); } }),
       isDev: () => call("isDev"),
+      subscriptionsBroker: () => broker,
       dataDir: () => call("dataDir"),
     };
   }
+
+  // ---- realtime (§10) -------------------------------------------------------------------
+  class SubscriptionMessage {
+    constructor(data) {
+      this.name = (data && data.name) || "";
+      this.data = data && data.data !== undefined ? data.data : "";
+    }
+  }
+  const realtimeCall = (op, id, ...rest) => call("realtime", op, id || "", ...rest);
+  function realtimeClientOf(id) {
+    const values = new Map();
+    return {
+      id: () => id,
+      channel: () => { throw new Error("client.channel() is not available in Satchel: use client.send()"); },
+      subscriptions: (...prefixes) => {
+        const out = {};
+        for (const topic of realtimeCall("subscriptions", id)) {
+          if (!prefixes.length || prefixes.some((p) => topic.startsWith(p))) out[topic] = {};
+        }
+        return out;
+      },
+      hasSubscription: (topic) => realtimeCall("hasSubscription", id, String(topic)),
+      // `get("auth")` is the auth the client subscribed with; other keys are this object's.
+      get: (key) => {
+        if (key !== "auth") return values.get(key);
+        const auth = realtimeCall("auth", id);
+        return auth ? recordFrom(auth.collection, auth.record, true) : null;
+      },
+      set: (key, value) => { values.set(key, value); },
+      unset: (key) => { values.delete(key); },
+      send: (message) => {
+        const data = message.data;
+        const text = typeof data === "string" ? data : Array.isArray(data) ? helpers.toString(data) : JSON.stringify(data);
+        realtimeCall("send", id, String(message.name), text);
+      },
+      discard: () => { realtimeCall("discard", id); },
+      isDiscarded: () => !realtimeCall("has", id),
+    };
+  }
+  const broker = {
+    clients: () => Object.fromEntries(realtimeCall("clients").map((id) => [id, realtimeClientOf(id)])),
+    clientById: (id) => {
+      if (!realtimeCall("has", String(id))) throw new Error("No client associated with connection ID \"" + id + "\"");
+      return realtimeClientOf(String(id));
+    },
+    totalClients: () => realtimeCall("total"),
+    chunkedClients: (size) => {
+      const all = Object.values(broker.clients());
+      const out = [];
+      for (let i = 0; i < all.length; i += size || 1) out.push(all.slice(i, i + (size || 1)));
+      return out;
+    },
+  };
 
   // Collections are saved as their API JSON (create, or update when the id exists).
   function saveCollection(app, collection) {
@@ -499,6 +553,8 @@
       e.collection.original = () => original;
     }
     if (data.message) e.message = new MailerMessage(data.message);
+    if (data.realtimeClient) e.client = realtimeClientOf(data.realtimeClient);
+    if (data.realtimeMessage) e.message = new SubscriptionMessage(data.realtimeMessage);
     if (data.extra) {
       Object.defineProperty(e, "__extra", { value: Object.keys(data.extra) });
       Object.assign(e, data.extra);
@@ -787,6 +843,7 @@
   Object.assign(globalThis, helpers, {
     ApiError, BadRequestError, NotFoundError, ForbiddenError, UnauthorizedError, TooManyRequestsError,
     InternalServerError, ValidationError, Middleware, Field, Record, Collection, DynamicModel, DateTime, MailerMessage,
+    SubscriptionMessage,
     $apis, $dbx, $security, $filepath, $os, $http, $mails, $template, process, console, __hooks: host.hooksDir,
     require: requireFrom(host.hooksDir),
   });
