@@ -26,10 +26,10 @@ wrk.body = '{"title":"bench"}'
 wrk.headers["Content-Type"] = "application/json"
 LUA
 
-start() { # name binary port dir
+start() { # name binary port dir [extra flags]
   "$2" superuser upsert admin@example.com 'pass-123456' --dir "$4" >/dev/null
-  "$2" serve --http "127.0.0.1:$3" --dir "$4" --publicDir "$WORK/none" --hooksDir "$WORK/nohooks" \
-    --pagesDir "$WORK/nopages" >"$WORK/$1.log" 2>&1 &
+  "$2" serve --http "127.0.0.1:$3" --dir "$4" --publicDir "$WORK/none" --hooksDir "$WORK/nohooks" "${@:5}" \
+    >"$WORK/$1.log" 2>&1 &
   echo $!
 }
 wait_up() { for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$1/api/health" >/dev/null && return; sleep 0.1; done; exit 1; }
@@ -54,7 +54,7 @@ writes() { # port -> req/s
     awk '/Requests\/sec/ { printf "%.0f", $2 }'
 }
 
-SATCHEL_PID=$(start satchel "$SATCHEL" $SATCHEL_PORT "$WORK/satchel_data")
+SATCHEL_PID=$(start satchel "$SATCHEL" $SATCHEL_PORT "$WORK/satchel_data" --pagesDir "$WORK/nopages")
 PB_PID=$(start pocketbase "$PB" $PB_PORT "$WORK/pb_data")
 wait_up $SATCHEL_PORT
 wait_up $PB_PORT

@@ -357,3 +357,23 @@ async fn realtime_hooks_and_custom_messages() {
     assert_eq!(name, "shouts");
     assert_eq!(data, json!({"text": "hello"}));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_send_with_the_realtime_plugin() {
+    let page = "<% realtime.send('shouts', { text: params.text }) %>sent";
+    let server = TestServer::start_pages(&[("shout.ejs", page)]).await;
+    let mut events = Events::open(&server).await;
+    let id = field(&events.next().await, "id:");
+    let res = subscribe(
+        &server,
+        None,
+        json!({"clientId": id, "subscriptions": ["shouts"]}),
+    )
+    .await;
+    assert_eq!(res.status, 204);
+    let res = server.get("/shout?text=hi", None).await;
+    assert_eq!((res.status, res.body.as_str()), (200, "sent"));
+    let (name, data) = events.next_data().await;
+    assert_eq!(name, "shouts");
+    assert_eq!(data, json!({"text": "hi"}));
+}

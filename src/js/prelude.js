@@ -767,7 +767,7 @@
   // A PocketPages project's `pocketpages.pb.js` (`require('pocketpages')`) loads as is: the
   // pages runtime, when there are pages, fills in the module's exports.
   const builtinModules = new Map(["pocketpages", "pocketpages-plugin-ejs", "pocketpages-plugin-js-sdk",
-    "pocketpages-plugin-auth", "pocketpages-plugin-micro-dash"].map((name) => [name, {}]));
+    "pocketpages-plugin-auth", "pocketpages-plugin-micro-dash", "pocketpages-plugin-realtime"].map((name) => [name, {}]));
   function requireFrom(dir) {
     return function require(name) {
       if (builtinModules.has(name)) return builtinModules.get(name);

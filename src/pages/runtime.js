@@ -11,9 +11,10 @@
 
   const AUTH_COOKIE = "pb_auth";
   const GENERIC_500 = "<html><body><h1>Internal Server Error</h1><p>Something went wrong. Please try again later.</p></body></html>";
-  const BUILTIN_PLUGINS = ["pocketpages-plugin-ejs", "pocketpages-plugin-js-sdk", "pocketpages-plugin-auth", "pocketpages-plugin-micro-dash"];
+  const BUILTIN_PLUGINS = ["pocketpages-plugin-ejs", "pocketpages-plugin-js-sdk", "pocketpages-plugin-auth",
+    "pocketpages-plugin-micro-dash", "pocketpages-plugin-realtime"];
   // Plugins Satchel knows but does not implement: they load with a warning and do nothing.
-  const INERT_PLUGINS = ["pocketpages-plugin-marked", "pocketpages-plugin-realtime", "pocketpages-plugin-datastar"];
+  const INERT_PLUGINS = ["pocketpages-plugin-marked", "pocketpages-plugin-datastar"];
 
   // ---- logging (§5.1) -----------------------------------------------------------------
   const format = (args) => args.map((a) => (a instanceof Error ? String(a.stack || a) : a !== null && typeof a === "object" ? stringify(a, null, 2) : String(a))).join(" ");
@@ -34,6 +35,17 @@
     warn: logAt("warn"),
     error: logAt("error"),
     log: (...args) => console.log(format(args)),
+  };
+  // The realtime plugin (§7): messages to the SSE clients of `/api/realtime`.
+  const realtime = {
+    send(topic, message, options) {
+      const filter = (options && options.filter) || ((id, client, t) => client.hasSubscription(t));
+      const data = typeof message === "string" ? message : stringify(message);
+      for (const [id, client] of Object.entries($app.subscriptionsBroker().clients())) {
+        if (filter(id, client, topic, message)) client.send(new SubscriptionMessage({ name: topic, data }));
+      }
+    },
+    getClientById: (id) => $app.subscriptionsBroker().clientById(id),
   };
   const microDash = { forEach: util.forEach, keys: util.keys, values: util.values, merge: util.merge, pick: util.pick, shuffle: util.shuffle };
 
@@ -398,6 +410,7 @@
     if (hasPlugin("pocketpages-plugin-js-sdk") || hasPlugin("pocketpages-plugin-auth")) contextBase.pb = pb;
     if (hasPlugin("pocketpages-plugin-auth")) Object.assign(contextBase, auth);
     if (hasPlugin("pocketpages-plugin-micro-dash")) Object.assign(contextBase, microDash);
+    if (hasPlugin("pocketpages-plugin-realtime")) contextBase.realtime = realtime;
     return contextBase;
   }
 
