@@ -395,51 +395,94 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// The messages about record `id` for every client subscribed to it that may see it.
+/// The messages about record `id` for every client subscribed to it that may see it. The
+/// record is read once; a rule is queried only when it is not public; clients that see the
+/// record the same way (same auth, same options) share one rendering.
 async fn messages(app: &App, action: &str, collection: &Collection, id: &str) -> Deliveries {
     let mut out = Vec::new();
-    for client in app.realtime().clients() {
-        for subscription in client.subscriptions() {
-            if subscription.collection != collection.name
-                && subscription.collection != collection.id
-            {
-                continue;
-            }
-            let rule = match &subscription.record {
-                None => &collection.list_rule,
-                Some(record) if record == id => &collection.view_rule,
-                Some(_) => continue,
-            };
-            match shaped(app, &client, &subscription, collection, rule, id).await {
-                Ok(Some(record)) => {
-                    let data = json!({ "action": action, "record": record });
-                    out.push((
-                        Arc::clone(&client),
-                        Message {
-                            name: subscription.topic.clone(),
-                            data: data.to_string(),
-                        },
-                    ));
-                }
-                Ok(None) => {}
-                Err(err) => tracing::debug!("realtime: {} skipped: {}", subscription.topic, err),
-            }
+    let watching: Vec<(Arc<Client>, Subscription)> = app
+        .realtime()
+        .clients()
+        .into_iter()
+        .flat_map(|client| {
+            client
+                .subscriptions()
+                .into_iter()
+                .filter(|s| s.collection == collection.name || s.collection == collection.id)
+                .filter(|s| s.record.as_deref().is_none_or(|r| r == id))
+                .map(move |s| (Arc::clone(&client), s))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    if watching.is_empty() {
+        return out;
+    }
+    let row = match store::records::find_matching(
+        Db::Shared(app.store()),
+        collection,
+        id,
+        &crate::filter::sql::SqlExpr::always(),
+    )
+    .await
+    {
+        Ok(Some(row)) => row,
+        Ok(None) => return out,
+        Err(err) => {
+            tracing::warn!("realtime: cannot read {}/{id}: {err}", collection.name);
+            return out;
+        }
+    };
+    let mut rendered: HashMap<String, Option<String>> = HashMap::new();
+    for (client, subscription) in watching {
+        let auth = client.auth();
+        let auth_id = auth
+            .as_ref()
+            .map(|a| {
+                format!(
+                    "{}/{}",
+                    a.collection.id,
+                    a.record.get("id").and_then(Value::as_str).unwrap_or("")
+                )
+            })
+            .unwrap_or_default();
+        let view = subscription.record.is_some();
+        let key = format!(
+            "{auth_id}\n{view}\n{:?}\n{:?}",
+            subscription.query, subscription.headers
+        );
+        if !rendered.contains_key(&key) {
+            let shaped = shaped(app, auth, &subscription, collection, &row)
+                .await
+                .unwrap_or_else(|err| {
+                    tracing::debug!("realtime: {} skipped: {}", subscription.topic, err);
+                    None
+                })
+                .map(|record| json!({ "action": action, "record": record }).to_string());
+            rendered.insert(key.clone(), shaped);
+        }
+        if let Some(Some(data)) = rendered.get(&key) {
+            out.push((
+                client,
+                Message {
+                    name: subscription.topic.clone(),
+                    data: data.clone(),
+                },
+            ));
         }
     }
     out
 }
 
-/// Record `id` as `client` may see it under `subscription` (`None` when the rule hides it):
-/// the rule evaluated with the client's auth and the subscription's query and headers, the
-/// record shaped as the records API shapes it (hidden fields, email visibility, `expand`,
-/// `fields`).
+/// `row` as a client with `auth` may see it under `subscription` (`None` when the rule hides
+/// it): the list or view rule evaluated with the client's auth and the subscription's query
+/// and headers, the record shaped as the records API shapes it (hidden fields, email
+/// visibility, `expand`, `fields`).
 async fn shaped(
     app: &App,
-    client: &Client,
+    auth: Option<AuthRecord>,
     subscription: &Subscription,
     collection: &Collection,
-    rule: &Option<String>,
-    id: &str,
+    row: &Map<String, Value>,
 ) -> Result<Option<Value>, ApiError> {
     let mut headers = HeaderMap::new();
     for (name, value) in &subscription.headers {
@@ -451,17 +494,25 @@ async fn shaped(
         }
     }
     let query = Query(subscription.query.clone());
-    let access = Access::new(client.auth(), &query, Method::GET, &headers);
+    let access = Access::new(auth, &query, Method::GET, &headers);
+    let rule = match subscription.record {
+        None => &collection.list_rule,
+        Some(_) => &collection.view_rule,
+    };
     let Ok(rule) = access.rule(rule) else {
         return Ok(None);
     };
-    let filter = rules::compile(app, collection, &access, rule.as_deref(), None)?;
-    let Some(row) =
-        store::records::find_matching(Db::Shared(app.store()), collection, id, &filter).await?
-    else {
-        return Ok(None);
-    };
-    records::shape(app, collection, access, query, row)
+    // A public rule (or a superuser) needs no query.
+    if let Some(rule) = rule.filter(|r| !r.trim().is_empty()) {
+        let filter = rules::compile(app, collection, &access, Some(&rule), None)?;
+        let id = row.get("id").and_then(Value::as_str).unwrap_or_default();
+        let visible =
+            store::records::find_matching(Db::Shared(app.store()), collection, id, &filter).await?;
+        if visible.is_none() {
+            return Ok(None);
+        }
+    }
+    records::shape(app, collection, access, query, row.clone())
         .await
         .map(Some)
 }
