@@ -7,7 +7,7 @@ use tokio::net::TcpListener;
 
 use crate::api::{self, HttpConfig, Public};
 use crate::app::{App, Config};
-use crate::auth::superusers;
+use crate::auth::installer;
 use crate::cli::{GlobalArgs, ServeArgs};
 use crate::hooks::{self, AppEvent};
 use crate::js::pool::Limits;
@@ -139,9 +139,14 @@ async fn print_banner(app: &App, listener: &TcpListener) {
     println!("{now} Server started at {base}");
     println!("├─ REST API:  {base}/api/");
     println!("└─ Dashboard: {base}/_/");
-    if !superusers::any_exists(app).await {
+    // PocketBase's wording; the link's token only creates the first superuser (auth::installer).
+    if let Some(token) = installer::token_if_needed(app).await {
         println!();
-        println!("(!) Create your first superuser by running: satchel superuser upsert EMAIL PASS");
+        println!("(!) Launch the URL below in the browser to create your first superuser account:");
+        println!("{}", installer::link(&base, &token));
+        println!(
+            "(you can also create your first superuser by running: satchel superuser upsert EMAIL PASS)"
+        );
     }
 }
 

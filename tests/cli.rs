@@ -144,13 +144,14 @@ fn serve_prints_the_banner_answers_and_shuts_down_cleanly_on_sigterm() {
         format!("└─ Dashboard: {base}/_/")
     );
     assert_eq!(lines.next().expect("line").expect("line"), "");
+    let mut next = || lines.next().expect("line").expect("line");
+    assert!(next().contains("create your first superuser account"));
+    let link = next();
     assert!(
-        lines
-            .next()
-            .expect("line")
-            .expect("line")
-            .contains("satchel superuser upsert EMAIL PASS")
+        link.starts_with(&format!("{base}/_/#/pbinstall/")),
+        "{link}"
     );
+    assert!(next().contains("satchel superuser upsert EMAIL PASS"));
 
     let addr = base.trim_start_matches("http://");
     let mut stream = std::net::TcpStream::connect(addr).expect("connect");

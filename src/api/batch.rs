@@ -12,9 +12,11 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use serde_json::{Map, Value, json};
 
-use crate::api::extract::{Auth, Body, Query};
+use crate::api::extract::{Auth, Query};
+use crate::api::record_body::BatchBody;
 use crate::api::records::{self, Answer, Ctx};
 use crate::app::App;
+use crate::core::files::Uploads;
 use crate::core::records as core_records;
 use crate::error::{ApiError, FieldErrors, field_error, field_error_with};
 use crate::filter::sql::SqlExpr;
@@ -24,7 +26,7 @@ pub async fn batch(
     State(app): State<App>,
     auth: Auth,
     headers: HeaderMap,
-    body: Result<Body, ApiError>,
+    body: Result<BatchBody, ApiError>,
 ) -> Result<Json<Value>, ApiError> {
     let settings = app.settings();
     let setting = |key: &str| settings.0.pointer(&format!("/batch/{key}")).cloned();
@@ -40,9 +42,9 @@ pub async fn batch(
         t if t > 0 => t as u64,
         _ => 3,
     };
-    let Body(body) =
+    let mut body =
         body.map_err(|_| ApiError::bad_request("Failed to read the submitted batch data."))?;
-    let requests = match body.get("requests") {
+    let requests = match body.body.get("requests") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(items)) => items.clone(),
         Some(_) => {
@@ -74,7 +76,7 @@ pub async fn batch(
     let run = async {
         let mut results = Vec::with_capacity(requests.len());
         for (index, item) in requests.iter().enumerate() {
-            match run_item(&app, &tx, &auth, &headers, item).await {
+            match run_item(&app, &tx, &auth, &headers, item, (&mut body, index)).await {
                 Ok(result) => results.push(result),
                 Err(err) => return Err(failed_item(index, err)),
             }
@@ -110,11 +112,12 @@ async fn run_item(
     auth: &Auth,
     base_headers: &HeaderMap,
     item: &Value,
+    (files, index): (&mut BatchBody, usize),
 ) -> Result<Value, ApiError> {
     let text = |key: &str| item.get(key).and_then(Value::as_str).unwrap_or_default();
     let method = text("method").to_ascii_uppercase();
     let url = text("url");
-    let body = item
+    let mut body = item
         .get("body")
         .and_then(Value::as_object)
         .cloned()
@@ -138,6 +141,8 @@ async fn run_item(
         ["", "api", "collections", c, "records", id] => (*c, Some(*id)),
         _ => return Err(ApiError::bad_request_default()),
     };
+    // The item's files (`requests.<index>.<field>` parts), their names merged into its body.
+    let uploads: Uploads = files.uploads_for(index, app.collection(collection).as_ref(), &mut body);
     let ctx = |method: Method| {
         let mut ctx = Ctx::new(
             app,
@@ -162,7 +167,7 @@ async fn run_item(
     };
     match (method.as_str(), id) {
         ("POST", None) => Ok(answer(
-            records::create_in(app, ctx(Method::POST)?, body).await?,
+            records::create_in(app, ctx(Method::POST)?, body, uploads).await?,
         )),
         ("PUT", None) => {
             // Upsert: an update when `body.id` names an existing record, else a create.
@@ -180,14 +185,14 @@ async fn run_item(
                 _ => false,
             };
             let result = if exists {
-                records::update_in(app, ctx(Method::PATCH)?, &target, body).await?
+                records::update_in(app, ctx(Method::PATCH)?, &target, body, uploads).await?
             } else {
-                records::create_in(app, ctx(Method::POST)?, body).await?
+                records::create_in(app, ctx(Method::POST)?, body, uploads).await?
             };
             Ok(answer(result))
         }
         ("PATCH", Some(id)) => Ok(answer(
-            records::update_in(app, ctx(Method::PATCH)?, id, body).await?,
+            records::update_in(app, ctx(Method::PATCH)?, id, body, uploads).await?,
         )),
         ("DELETE", Some(id)) => Ok(answer(
             records::delete_in(app, ctx(Method::DELETE)?, id).await?,

@@ -51,6 +51,31 @@ impl<S: Send + Sync> FromRequest<S> for Body {
     }
 }
 
+/// PocketBase's `inferValue` for form values: `true`/`false`, and numbers whose shortest
+/// form is the text itself (so `007` and `1e3` stay strings).
+pub fn infer_form_value(raw: &str) -> Value {
+    match raw {
+        "true" => return Value::Bool(true),
+        "false" => return Value::Bool(false),
+        _ => {}
+    }
+    let numeric = raw
+        .bytes()
+        .next()
+        .is_some_and(|b| b == b'-' || b == b'.' || b.is_ascii_digit());
+    if numeric && let Ok(n) = raw.parse::<f64>() {
+        let shortest = if n.fract() == 0.0 && n.abs() < 1e21 {
+            format!("{}", n as i64)
+        } else {
+            format!("{n}")
+        };
+        if shortest == raw && n.is_finite() {
+            return serde_json::json!(n);
+        }
+    }
+    Value::String(raw.to_string())
+}
+
 /// The query string as ordered key/value pairs (last value wins on lookup).
 #[derive(Clone, Debug, Default)]
 pub struct Query(pub Vec<(String, String)>);

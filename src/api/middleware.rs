@@ -20,9 +20,15 @@ use crate::api::extract::{AuthRecord, authenticate, client_ip};
 use crate::app::App;
 use crate::error::ApiError;
 
+/// Marks a response that may be framed: it gets no `X-Frame-Options` (served record files,
+/// as PocketBase's file download removes it).
+#[derive(Debug, Clone, Copy)]
+pub struct AllowFraming;
+
 /// Adds the headers PocketBase sets on every response.
 pub async fn security_headers(req: Request, next: Next) -> Response {
     let mut res = next.run(req).await;
+    let deny_framing = res.extensions().get::<AllowFraming>().is_none();
     let headers = res.headers_mut();
     for (name, value) in [
         ("x-xss-protection", "1; mode=block"),
@@ -30,6 +36,9 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
         ("x-frame-options", "SAMEORIGIN"),
         ("cross-origin-opener-policy", "same-origin"),
     ] {
+        if name == "x-frame-options" && !deny_framing {
+            continue;
+        }
         headers
             .entry(name)
             .or_insert(HeaderValue::from_static(value));

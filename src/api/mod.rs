@@ -13,8 +13,12 @@
 //!   confirm-password-reset|request-email-change|confirm-email-change`
 //! - `GET|PATCH /settings`, `POST /settings/test/email`
 //! - `POST /batch`
+//! - `POST /files/token`, `GET /files/{c}/{recordId}/{filename}`
 //! - `GET /crons`, `POST /crons/{id}`
 //! - `GET /metrics` (Satchel: Prometheus text, superusers)
+//! - `POST /installer` (Satchel: the first superuser, with the installer token)
+//!
+//! And the admin dashboard: `GET /_/…` (`dashboard`).
 //!
 //! Anything else: `GET` goes to `pb_public` (404 `File not found.`), other methods get 404.
 
@@ -23,10 +27,13 @@ pub mod auth_mail;
 pub mod batch;
 pub mod collections;
 pub mod crons;
+pub mod dashboard;
 pub mod expand;
 pub mod extract;
 pub mod fields;
+pub mod files;
 pub mod health;
+pub mod installer;
 pub mod list;
 pub mod metrics;
 pub mod middleware;
@@ -34,8 +41,10 @@ pub mod otp;
 pub mod public;
 pub mod ratelimit;
 pub mod realtime;
+pub mod record_body;
 pub mod records;
 pub mod rules;
+pub mod serve_content;
 pub mod settings;
 
 use std::path::PathBuf;
@@ -158,6 +167,11 @@ pub fn router(app: App, http: HttpConfig) -> Router {
         .route("/api/settings", get(settings::list).patch(settings::update))
         .route("/api/settings/test/email", post(settings::test_email))
         .route("/api/batch", post(batch::batch))
+        .route("/api/files/token", post(files::token))
+        .route(
+            "/api/files/{collection}/{record_id}/{filename}",
+            get(files::download),
+        )
         .route(
             "/api/realtime",
             get(realtime::connect).post(realtime::subscribe),
@@ -165,6 +179,10 @@ pub fn router(app: App, http: HttpConfig) -> Router {
         .route("/api/metrics", get(metrics::metrics))
         .route("/api/crons", get(crons::list))
         .route("/api/crons/{id}", post(crons::run))
+        .route("/api/installer", post(installer::install))
+        .route("/_", get(dashboard::redirect))
+        .route("/_/", get(dashboard::index))
+        .route("/_/{*path}", get(dashboard::asset))
         .method_not_allowed_fallback(middleware::not_found)
         .fallback(move |req: Request| public::serve(public.clone(), req))
         .with_state(app.clone());

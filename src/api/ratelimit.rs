@@ -16,6 +16,14 @@ use crate::ratelimit::{self, Audience};
 /// The collection segment and tags PocketBase gives a collection route
 /// (`apis/record_*.go`), from the method and the decoded path; `None` for other routes.
 fn collection_route<'p>(method: &str, path: &'p str) -> Option<(&'p str, &'static [&'static str])> {
+    if let Some(rest) = path.strip_prefix("/api/files/") {
+        // `GET /api/files/{collection}/{recordId}/{filename}` (`apis/file.go`).
+        let mut segments = rest.splitn(3, '/');
+        return match (method, segments.next(), segments.next(), segments.next()) {
+            ("GET" | "HEAD", Some(c), Some(_), Some(_)) => Some((c, &["file"])),
+            _ => None,
+        };
+    }
     let rest = path.strip_prefix("/api/collections/")?;
     let (collection, tail) = rest.split_once('/')?;
     let tail = match tail.split_once('/') {

@@ -9,18 +9,21 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
 use crate::api::expand;
-use crate::api::extract::{Auth, AuthRecord, Body, Path, Query};
+use crate::api::extract::{Auth, AuthRecord, Path, Query};
 use crate::api::fields::Picker;
 use crate::api::list::ListParams;
+use crate::api::record_body::RecordBody;
 use crate::api::rules::{self, Access};
 use crate::app::App;
 use crate::core::collection::Collection;
+use crate::core::files::Uploads;
 use crate::core::record::{self, Visibility};
 use crate::core::records::{self, Actor, RecordError};
 use crate::error::ApiError;
 use crate::filter::sql::SqlExpr;
 use crate::hooks::{
-    BoxFuture, HookResult, RecordEnrichEvent, RecordRequestEvent, RecordsListRequestEvent, Written,
+    Action, BoxFuture, HookResult, RecordEnrichEvent, RecordRequestEvent, RecordsListRequestEvent,
+    Written,
 };
 use crate::store::{self, Db};
 
@@ -372,18 +375,20 @@ pub async fn create(
     auth: Auth,
     query: Query,
     headers: HeaderMap,
-    body: Result<Body, ApiError>,
+    body: Result<RecordBody, ApiError>,
 ) -> Result<Answer, ApiError> {
-    let Body(body) = body?;
+    let RecordBody { body, uploads } = body?;
     let ctx = Ctx::new(&app, &collection, auth, query, Method::POST, &headers)?;
-    create_in(&app, ctx, body).await
+    create_in(&app, ctx, body, uploads).await
 }
 
-/// Creates a record as `POST …/records` does, in `ctx.db`.
+/// Creates a record as `POST …/records` does, in `ctx.db`; `uploads` are the files whose
+/// stored names `body` holds.
 pub async fn create_in(
     app: &App,
     mut ctx: Ctx<'_>,
     body: Map<String, Value>,
+    uploads: Uploads,
 ) -> Result<Answer, ApiError> {
     ctx.access.request.body = body.clone();
     let rule = ctx.access.rule(&ctx.collection.create_rule)?;
@@ -392,9 +397,10 @@ pub async fn create_in(
         superuser: ctx.access.superuser,
         manager: ctx.access.superuser,
     };
-    let record = records::prepare_create(app, ctx.db, &ctx.collection, &body, actor)
-        .await
-        .map_err(|e| record_error(e, failed()))?;
+    let record =
+        records::prepare_create_with_files(app, ctx.db, &ctx.collection, &body, &uploads, actor)
+            .await
+            .map_err(|e| record_error(e, failed()))?;
     if let Some(rule) = rule.as_deref().filter(|r| !r.trim().is_empty()) {
         let filter = rules::compile(app, &ctx.collection, &ctx.access, Some(rule), None)?;
         if !store::records::would_match(ctx.db, &ctx.collection, &record, &filter).await? {
@@ -402,9 +408,10 @@ pub async fn create_in(
         }
     }
     let mut event = ctx.request_event(app, record);
+    let action: Action<'_, RecordRequestEvent> = &move |e| create_action(e, uploads.clone());
     app.hooks()
         .on_record_create_request
-        .trigger(&mut event, &create_action)
+        .trigger(&mut event, action)
         .await?;
     if let Some(answer) = Answer::stopped(&mut event) {
         return Ok(answer);
@@ -414,10 +421,10 @@ pub async fn create_in(
     ctx.respond(app, stored).await
 }
 
-fn create_action(e: &mut RecordRequestEvent) -> BoxFuture<'_, HookResult> {
+fn create_action(e: &mut RecordRequestEvent, uploads: Uploads) -> BoxFuture<'_, HookResult> {
     Box::pin(async move {
         let db = e.db.db(e.app.store());
-        records::insert(&e.app, db, &e.collection, &e.record)
+        records::insert_with_files(&e.app, db, &e.collection, &e.record, &uploads)
             .await
             .map_err(|err| record_error(err, ApiError::bad_request("Failed to create record.")))?;
         e.done = true;
@@ -425,10 +432,10 @@ fn create_action(e: &mut RecordRequestEvent) -> BoxFuture<'_, HookResult> {
     })
 }
 
-fn update_action(e: &mut RecordRequestEvent) -> BoxFuture<'_, HookResult> {
+fn update_action(e: &mut RecordRequestEvent, uploads: Uploads) -> BoxFuture<'_, HookResult> {
     Box::pin(async move {
         let db = e.db.db(e.app.store());
-        records::save(&e.app, db, &e.collection, &e.id, &e.record)
+        records::save_with_files(&e.app, db, &e.collection, &e.id, &e.record, &uploads)
             .await
             .map_err(|err| record_error(err, ApiError::bad_request("Failed to update record.")))?;
         e.done = true;
@@ -506,19 +513,21 @@ pub async fn update(
     auth: Auth,
     query: Query,
     headers: HeaderMap,
-    body: Result<Body, ApiError>,
+    body: Result<RecordBody, ApiError>,
 ) -> Result<Answer, ApiError> {
-    let Body(body) = body?;
+    let RecordBody { body, uploads } = body?;
     let ctx = Ctx::new(&app, &collection, auth, query, Method::PATCH, &headers)?;
-    update_in(&app, ctx, &id, body).await
+    update_in(&app, ctx, &id, body, uploads).await
 }
 
-/// Updates a record as `PATCH …/records/{id}` does, in `ctx.db`.
+/// Updates a record as `PATCH …/records/{id}` does, in `ctx.db`; `uploads` are the files
+/// whose stored names `body` holds.
 pub async fn update_in(
     app: &App,
     mut ctx: Ctx<'_>,
     id: &str,
     body: Map<String, Value>,
+    uploads: Uploads,
 ) -> Result<Answer, ApiError> {
     ctx.access.request.body = body.clone();
     let rule = ctx.access.rule(&ctx.collection.update_rule)?;
@@ -530,14 +539,23 @@ pub async fn update_in(
         manager,
     };
     let failed = || ApiError::bad_request("Failed to update record.");
-    let record = records::prepare_update(app, ctx.db, &ctx.collection, &existing, &body, actor)
-        .await
-        .map_err(|e| record_error(e, failed()))?;
+    let record = records::prepare_update_with_files(
+        app,
+        ctx.db,
+        &ctx.collection,
+        &existing,
+        &body,
+        &uploads,
+        actor,
+    )
+    .await
+    .map_err(|e| record_error(e, failed()))?;
     let mut event = ctx.request_event(app, record);
     event.original = Some(existing);
+    let action: Action<'_, RecordRequestEvent> = &move |e| update_action(e, uploads.clone());
     app.hooks()
         .on_record_update_request
-        .trigger(&mut event, &update_action)
+        .trigger(&mut event, action)
         .await?;
     if let Some(answer) = Answer::stopped(&mut event) {
         return Ok(answer);

@@ -1,5 +1,6 @@
 //! Authentication: password hashing, PocketBase's JWTs, and the superuser operations.
 
+pub mod installer;
 pub mod mails;
 pub mod otp;
 pub mod password;

@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 use crate::app::App;
 use crate::core::collection::{Collection, CollectionType};
 use crate::core::field::FieldOptions;
+use crate::core::files::storage::{Removal, Storage};
 use crate::core::index::Index;
 use crate::core::validate::validate_collection;
 use crate::core::view;
@@ -168,7 +169,15 @@ pub async fn delete(app: &App, collection: &Collection) -> Result<(), Collection
     };
     let original = Some(collection.clone());
     run_chain(app, pick, StoreChange::Delete, collection.clone(), original).await?;
+    remove_files(app, collection);
     Ok(())
+}
+
+/// The collection's stored files (every record dir), once its records are gone.
+fn remove_files(app: &App, collection: &Collection) {
+    if let Some(dir) = Storage::of(app).collection_dir(&collection.id) {
+        Removal::Dir(dir).run();
+    }
 }
 
 /// Deletes every record of a base or auth collection.
@@ -186,6 +195,7 @@ pub async fn truncate(app: &App, collection: &Collection) -> Result<(), Collecti
     let mut tx = app.store().writer.begin().await?;
     store::schema::truncate(&mut tx, collection).await?;
     tx.commit().await?;
+    remove_files(app, collection);
     Ok(())
 }
 

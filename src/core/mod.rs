@@ -6,6 +6,7 @@ pub mod collection;
 pub mod collections;
 pub mod datetime;
 pub mod field;
+pub mod files;
 pub mod ids;
 pub mod index;
 pub mod metrics;

@@ -9,6 +9,7 @@ use crate::app::App;
 use crate::auth::password;
 use crate::core::collection::{Collection, CollectionType};
 use crate::core::field::FieldOptions;
+use crate::core::files::{self, Uploads, storage::Removal, storage::Storage};
 use crate::core::ids;
 use crate::core::record::input::{self, Writer, to_strings, to_text};
 use crate::core::record::validate::{check_text, validate};
@@ -65,6 +66,18 @@ pub async fn prepare_create(
     body: &Map<String, Value>,
     actor: Actor,
 ) -> Result<Map<String, Value>, RecordError> {
+    prepare_create_with_files(app, db, collection, body, &Uploads::default(), actor).await
+}
+
+/// [`prepare_create`] with files uploaded beside the body (their names are in it).
+pub async fn prepare_create_with_files(
+    app: &App,
+    db: Db<'_>,
+    collection: &Collection,
+    body: &Map<String, Value>,
+    uploads: &Uploads,
+    actor: Actor,
+) -> Result<Map<String, Value>, RecordError> {
     refuse_views(collection)?;
     let record = input::apply(
         collection,
@@ -74,7 +87,7 @@ pub async fn prepare_create(
             superuser: actor.superuser,
         },
     );
-    let mut errors = validate(collection, &record, None);
+    let mut errors = validate(collection, &record, None, uploads);
     if collection.is_auth() {
         auth_create_rules(collection, body, &record, actor, &mut errors);
     }
@@ -136,6 +149,20 @@ pub async fn prepare_update(
     body: &Map<String, Value>,
     actor: Actor,
 ) -> Result<Map<String, Value>, RecordError> {
+    let none = Uploads::default();
+    prepare_update_with_files(app, db, collection, existing, body, &none, actor).await
+}
+
+/// [`prepare_update`] with files uploaded beside the body (their names are in it).
+pub async fn prepare_update_with_files(
+    app: &App,
+    db: Db<'_>,
+    collection: &Collection,
+    existing: &Map<String, Value>,
+    body: &Map<String, Value>,
+    uploads: &Uploads,
+    actor: Actor,
+) -> Result<Map<String, Value>, RecordError> {
     refuse_views(collection)?;
     let mut record = input::apply(
         collection,
@@ -145,7 +172,7 @@ pub async fn prepare_update(
             superuser: actor.superuser,
         },
     );
-    let mut errors = validate(collection, &record, Some(existing));
+    let mut errors = validate(collection, &record, Some(existing), uploads);
     if collection.is_auth() {
         auth_update_rules(collection, body, existing, &mut record, actor, &mut errors).await;
     }
@@ -163,8 +190,25 @@ pub async fn insert(
     collection: &Collection,
     record: &Map<String, Value>,
 ) -> Result<(), RecordError> {
+    insert_with_files(app, db, collection, record, &Uploads::default()).await
+}
+
+/// [`insert`], storing the uploads the record names first (removed again if the row is
+/// not written, or its transaction never commits).
+pub async fn insert_with_files(
+    app: &App,
+    db: Db<'_>,
+    collection: &Collection,
+    record: &Map<String, Value>,
+    uploads: &Uploads,
+) -> Result<(), RecordError> {
+    let written = files::write_new(app, collection, record, uploads)
+        .await
+        .map_err(|e| RecordError::Db(sqlx::Error::Io(e)))?;
     let mut event = record_event(app, db, collection, record);
-    run_chain(Change::Create, &mut event, &insert_action).await?;
+    let result = run_chain(Change::Create, &mut event, &insert_action).await;
+    files::settle(db, written, result.is_ok());
+    result?;
     after_success(app, db, Change::Create, event).await;
     Ok(())
 }
@@ -195,14 +239,37 @@ pub async fn save(
     id: &str,
     record: &Map<String, Value>,
 ) -> Result<(), RecordError> {
+    save_with_files(app, db, collection, id, record, &Uploads::default()).await
+}
+
+/// [`save`], storing the uploads the record names first; files it no longer names are
+/// removed once the update is durable.
+pub async fn save_with_files(
+    app: &App,
+    db: Db<'_>,
+    collection: &Collection,
+    id: &str,
+    record: &Map<String, Value>,
+    uploads: &Uploads,
+) -> Result<(), RecordError> {
     let mut record = record.clone();
     record.insert("id".into(), json!(id));
     let mut event = record_event(app, db, collection, &record);
-    if app.hooks().on_record_update.has_handlers() {
+    if app.hooks().on_record_update.has_handlers() || files::has_file_fields(collection) {
         event.original =
             store::records::find_matching(db, collection, id, &SqlExpr::always()).await?;
     }
-    run_chain(Change::Update, &mut event, &save_action).await?;
+    let written = files::write_new(app, collection, &record, uploads)
+        .await
+        .map_err(|e| RecordError::Db(sqlx::Error::Io(e)))?;
+    let result = run_chain(Change::Update, &mut event, &save_action).await;
+    files::settle(db, written, result.is_ok());
+    result?;
+    if let Some(original) = &event.original
+        && let Some(dropped) = files::dropped(app, collection, original, &event.record)
+    {
+        files::remove_when_durable(db, dropped);
+    }
     after_success(app, db, Change::Update, event).await;
     Ok(())
 }
@@ -295,16 +362,26 @@ pub async fn delete(
 fn delete_action(e: &mut RecordEvent) -> BoxFuture<'_, HookResult> {
     Box::pin(async move {
         let (app, collection, id) = (&e.app, &e.collection, e.id.clone());
-        let result = match e.db.db(app.store()) {
+        let db = e.db.db(app.store());
+        let deleted = match db {
             Db::Shared(store) => match store.writer.begin().await {
                 Ok(mut tx) => match delete_in(app, &mut tx, collection, &id).await {
-                    Ok(()) => tx.commit().await.map_err(RecordError::Db),
+                    Ok(deleted) => tx.commit().await.map(|()| deleted).map_err(RecordError::Db),
                     Err(err) => Err(err),
                 },
                 Err(err) => Err(RecordError::Db(err)),
             },
             Db::Tx(tx) => delete_in(app, &mut **tx.lock().await, collection, &id).await,
         };
+        // The deleted records' files (cascades included) go once the delete is durable.
+        let result = deleted.map(|deleted| {
+            let storage = Storage::of(app);
+            for (collection_id, record_id) in deleted {
+                if let Some(dir) = storage.record_dir(&collection_id, &record_id) {
+                    files::remove_when_durable(db, Removal::Dir(dir));
+                }
+            }
+        });
         keep_failure(e, result)
     })
 }
@@ -441,12 +518,15 @@ fn noop(_: &mut RecordEvent) -> BoxFuture<'_, HookResult> {
     Box::pin(std::future::ready(Ok(())))
 }
 
+/// Deletes the record and what cascades from it; returns every deleted `(collection id,
+/// record id)`.
 async fn delete_in(
     app: &App,
     tx: &mut SqliteConnection,
     collection: &Collection,
     id: &str,
-) -> Result<(), RecordError> {
+) -> Result<Vec<(String, String)>, RecordError> {
+    let mut deleted = vec![(collection.id.clone(), id.to_string())];
     let all = app.collections();
     for other in all.iter().filter(|c| c.kind != CollectionType::View) {
         for field in other.fields.iter() {
@@ -471,6 +551,7 @@ async fn delete_in(
                         .collect();
                 if *cascade_delete {
                     store::records::delete(tx, other, &row_id).await?;
+                    deleted.push((other.id.clone(), row_id));
                 } else if field.required && remaining.is_empty() {
                     return Err(RecordError::Refused(
                         "Failed to delete record. Make sure that the record is not part of a required relation reference.",
@@ -486,7 +567,7 @@ async fn delete_in(
     if collection.is_auth() {
         store::auth::delete_for_record(tx, &collection.id, id).await?;
     }
-    Ok(())
+    Ok(deleted)
 }
 
 fn refuse_views(collection: &Collection) -> Result<(), RecordError> {

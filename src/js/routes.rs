@@ -272,7 +272,7 @@ fn parse_body(parts: &axum::http::request::Parts, body: &Bytes) -> Result<Value,
         for (key, value) in serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
             .map_err(|e| e.to_string())?
         {
-            let value = infer(&value);
+            let value = extract::infer_form_value(&value);
             match fields.get_mut(&key) {
                 Some(Value::Array(list)) => list.push(value),
                 Some(first) => *first = json!([first.take(), value]),
@@ -291,31 +291,6 @@ fn parse_body(parts: &axum::http::request::Parts, body: &Bytes) -> Result<Value,
         };
     }
     Err("Unsupported Content-Type.".into())
-}
-
-/// PocketBase's `inferValue` for form values: `true`/`false`, and numbers whose shortest
-/// form is the text itself (so `007` and `1e3` stay strings).
-fn infer(raw: &str) -> Value {
-    match raw {
-        "true" => return json!(true),
-        "false" => return json!(false),
-        _ => {}
-    }
-    let numeric = raw
-        .bytes()
-        .next()
-        .is_some_and(|b| b == b'-' || b == b'.' || b.is_ascii_digit());
-    if numeric && let Ok(n) = raw.parse::<f64>() {
-        let shortest = if n.fract() == 0.0 && n.abs() < 1e21 {
-            format!("{}", n as i64)
-        } else {
-            format!("{n}")
-        };
-        if shortest == raw && n.is_finite() {
-            return json!(n);
-        }
-    }
-    json!(raw)
 }
 
 /// The rest of the HTTP stack, for a chain of global middlewares with no JS route.

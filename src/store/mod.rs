@@ -90,6 +90,8 @@ pub enum Change {
 pub struct Tx {
     tx: tokio::sync::Mutex<Transaction<'static, Sqlite>>,
     committed: std::sync::Mutex<Vec<Committed>>,
+    /// Files outside the database that follow the transaction's fate.
+    files: crate::core::files::storage::Pending,
 }
 
 impl Tx {
@@ -97,6 +99,7 @@ impl Tx {
         Ok(Arc::new(Tx {
             tx: tokio::sync::Mutex::new(store.writer.begin().await?),
             committed: std::sync::Mutex::new(Vec::new()),
+            files: Default::default(),
         }))
     }
 
@@ -113,11 +116,18 @@ impl Tx {
             .push(change);
     }
 
+    /// The files written and dropped by this transaction's writes: the new ones are removed
+    /// unless it commits, the dropped ones once it does.
+    pub fn files(&self) -> &crate::core::files::storage::Pending {
+        &self.files
+    }
+
     /// Commits; the changes made, in order. Fails if a handle is still held elsewhere.
     pub async fn commit(tx: Arc<Tx>) -> Result<Vec<Committed>, sqlx::Error> {
         let tx = Arc::try_unwrap(tx)
             .map_err(|_| sqlx::Error::Protocol("transaction still in use".into()))?;
         tx.tx.into_inner().commit().await?;
+        tx.files.committed();
         Ok(tx.committed.into_inner().unwrap_or_else(|p| p.into_inner()))
     }
 }

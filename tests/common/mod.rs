@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod files;
 pub mod smtp;
 
 use std::path::{Path, PathBuf};
@@ -334,6 +335,8 @@ pub struct Response {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: String,
+    /// The body as received (`body` is its lossy UTF-8 text).
+    pub bytes: Vec<u8>,
 }
 
 impl Response {
@@ -410,6 +413,7 @@ fn parse_response(raw: &[u8]) -> Response {
         status,
         headers,
         body: String::from_utf8_lossy(&body).to_string(),
+        bytes: body,
     }
 }
 

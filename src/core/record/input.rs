@@ -148,7 +148,12 @@ pub fn cast(field: &Field, value: &Value) -> Value {
     match &field.options {
         FieldOptions::Number { .. } => number_json(to_f64(value)),
         FieldOptions::Bool => json!(to_bool(value)),
-        FieldOptions::Json { .. } => value.clone(),
+        // A string that is JSON text is that JSON (forms send JSON fields as text), any
+        // other string is a JSON string (PocketBase's `JSONField.PrepareValue`).
+        FieldOptions::Json { .. } => match value {
+            Value::String(text) => serde_json::from_str(text).unwrap_or_else(|_| value.clone()),
+            other => other.clone(),
+        },
         FieldOptions::GeoPoint => geo_point(value),
         FieldOptions::Date { .. } => {
             json!(datetime::normalize(&to_text(value)).unwrap_or_default())
@@ -168,7 +173,11 @@ pub fn cast(field: &Field, value: &Value) -> Value {
                 json!(items.pop().unwrap_or_default())
             }
         }
-        _ => json!(to_text(value)),
+        // Go's `cast.ToString`: a list or an object is no text.
+        _ => match value {
+            Value::Array(_) | Value::Object(_) => json!(""),
+            other => json!(to_text(other)),
+        },
     }
 }
 
@@ -246,6 +255,12 @@ mod tests {
         assert_eq!(cast(&field("bool"), &json!("true")), json!(true));
         assert_eq!(cast(&field("bool"), &json!("1")), json!(true));
         assert_eq!(cast(&field("json"), &json!("{bad")), json!("{bad"));
+        assert_eq!(cast(&field("text"), &json!(["a", "b"])), json!(""));
+        assert_eq!(cast(&field("text"), &json!({"a": 1})), json!(""));
+        assert_eq!(cast(&field("text"), &json!(12.5)), json!("12.5"));
+        assert_eq!(cast(&field("json"), &json!("[1,2]")), json!([1, 2]));
+        assert_eq!(cast(&field("json"), &json!("\"a\"")), json!("a"));
+        assert_eq!(cast(&field("json"), &json!("")), json!(""));
         assert_eq!(cast(&field("date"), &json!("garbage")), json!(""));
         let mut single = field("select");
         assert_eq!(cast(&single, &json!(["a", "b"])), json!("b"));

@@ -7,6 +7,7 @@ use serde_json::{Map, Value, json};
 
 use crate::core::collection::Collection;
 use crate::core::field::{Field, FieldOptions};
+use crate::core::files::{self, Uploads};
 use crate::core::record::input::{to_f64, to_strings};
 use crate::core::validate::is_email;
 use crate::error::{FieldErrors, field_error, field_error_with};
@@ -16,11 +17,13 @@ const DEFAULT_TEXT_MAX: i64 = 5000;
 const DEFAULT_EDITOR_MAX: i64 = 5 << 20;
 const DEFAULT_JSON_MAX: i64 = 1 << 20;
 
-/// Validates every field of `record`; `old` is the stored record on update.
+/// Validates every field of `record`; `old` is the stored record on update, `uploads` the
+/// files sent with the write (a file field's new names must be among them).
 pub fn validate(
     collection: &Collection,
     record: &Map<String, Value>,
     old: Option<&Map<String, Value>>,
+    uploads: &Uploads,
 ) -> FieldErrors {
     let mut errors = FieldErrors::new();
     for field in &collection.fields {
@@ -30,6 +33,9 @@ pub fn validate(
                 "validation_pk_change",
                 "The record primary key cannot be changed.",
             ))
+        } else if matches!(field.options, FieldOptions::File { .. }) {
+            let stored = old.and_then(|o| o.get(&field.name));
+            files::validate::check(field, value, stored, uploads)
         } else {
             check(field, value)
         };
@@ -149,14 +155,8 @@ fn check(field: &Field, value: &Value) -> Option<Value> {
             }
             too_many(count, *max_select)
         }
-        FieldOptions::File { max_select, .. } => {
-            let count = to_strings(value).len();
-            if count == 0 {
-                field.required.then(blank)
-            } else {
-                too_many(count, *max_select)
-            }
-        }
+        // Checked with the uploads, in `validate`.
+        FieldOptions::File { .. } => None,
         FieldOptions::Json { max_size } => {
             let empty = matches!(value, Value::Null)
                 || value == &json!("")
@@ -232,8 +232,27 @@ pub fn check_text(required: bool, text: &str, min: i64, max: i64, pattern: &str)
             json!({"max": max}),
         ));
     }
-    let matches = pattern.is_empty() || Regex::new(pattern).is_ok_and(|re| re.is_match(text));
+    let matches = pattern.is_empty() || compiled(pattern).is_some_and(|re| re.is_match(text));
     (!matches).then(|| field_error("validation_invalid_format", "Invalid value format."))
+}
+
+/// A field pattern compiled once (every record's `id` has one): compiling a regex costs far
+/// more than matching it. The cache is cleared if patterns pile up (they come from
+/// collection definitions, so there are few).
+fn compiled(pattern: &str) -> Option<Regex> {
+    static CACHE: std::sync::LazyLock<
+        std::sync::Mutex<std::collections::HashMap<String, Option<Regex>>>,
+    > = std::sync::LazyLock::new(Default::default);
+    let mut cache = CACHE.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(found) = cache.get(pattern) {
+        return found.clone();
+    }
+    if cache.len() >= 1024 {
+        cache.clear();
+    }
+    let built = Regex::new(pattern).ok();
+    cache.insert(pattern.to_string(), built.clone());
+    built
 }
 
 fn check_number(
