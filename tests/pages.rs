@@ -747,20 +747,33 @@ async fn body_parses_forms_and_json() {
         );
     }
 
-    // text/plain is refused; multipart is not parsed yet (Satchel): body() throws on both.
+    // Multipart fields are inferred like urlencoded ones (files left out); text/plain is
+    // refused: body() throws.
     let multipart = "multipart/form-data; boundary=XX";
-    let parts = "--XX\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n--XX--\r\n";
-    for (content_type, body) in [("text/plain", "hello"), (multipart, parts)] {
-        let res = call(
-            &server,
-            "POST",
-            "/try",
-            &[("Content-Type", content_type)],
-            body,
-        )
-        .await;
-        expect(&res, 200, "threw");
-    }
+    let parts = concat!(
+        "--XX\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n",
+        "--XX\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n2\r\n",
+        "--XX\r\nContent-Disposition: form-data; name=\"b\"\r\n\r\nx\r\n",
+        "--XX\r\nContent-Disposition: form-data; name=\"f\"; filename=\"f.txt\"\r\n\r\nhi\r\n--XX--\r\n",
+    );
+    let res = call(
+        &server,
+        "POST",
+        "/echo",
+        &[("Content-Type", multipart)],
+        parts,
+    )
+    .await;
+    expect(&res, 200, r#"{"a":[1,2],"b":"x"}|{"a":[1,2],"b":"x"}|POST"#);
+    let res = call(
+        &server,
+        "POST",
+        "/try",
+        &[("Content-Type", "text/plain")],
+        "hello",
+    )
+    .await;
+    expect(&res, 200, "threw");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -238,6 +238,14 @@ async fn read_form(
     Ok((values, uploads))
 }
 
+/// A multipart body's values with their files left out (`e.requestInfo().body` of hooks and
+/// pages, as PocketBase's `BindBody` shows it).
+pub async fn form_values(content_type: &str, body: Bytes) -> Result<Map<String, Value>, ApiError> {
+    let req = Request::new(axum::body::Body::from(body));
+    let (values, _) = read_form(req, content_type, BODY_LIMIT as u64, |_| false).await?;
+    Ok(values)
+}
+
 /// A repeated key becomes an array of its values, in order.
 fn push_value(values: &mut Map<String, Value>, key: String, value: Value) {
     match values.get_mut(&key) {

@@ -142,6 +142,7 @@ pub async fn dispatch(
     };
     let app = js.app();
     let mut auth = extract::request_auth(app, &mut parts).await;
+    let parsed = parse_body(&parts, &body).await;
     let mut steps = routes.global.clone();
     let is_page = page.is_some();
     let data = match page {
@@ -168,7 +169,7 @@ pub async fn dispatch(
                 }
             }
             let params = params.into_iter().map(|(k, v)| (k, json!(v))).collect();
-            let mut data = route_data(app, &parts, &body, params, auth);
+            let mut data = route_data(app, &parts, &body, params, auth, parsed);
             extras.insert("page".into(), json!(index));
             let https = parts.uri.scheme_str() == Some("https")
                 || parts
@@ -182,7 +183,7 @@ pub async fn dispatch(
             }
             data
         }
-        None => route_data(app, &parts, &body, params, auth),
+        None => route_data(app, &parts, &body, params, auth, parsed),
     };
     // Past the global middlewares: the page, the JS route, or the rest of the stack.
     let rest = if is_page {
@@ -212,6 +213,7 @@ fn route_data(
     body: &Bytes,
     params: Map<String, Value>,
     auth: Option<extract::AuthRecord>,
+    parsed: Result<Value, String>,
 ) -> Value {
     let mut headers: Map<String, Value> = Map::new();
     let mut header_info: Map<String, Value> = Map::new();
@@ -232,7 +234,6 @@ fn route_data(
             .rev()
             .map(|(k, v)| (k, json!(v)))
             .collect();
-    let parsed = parse_body(parts, body);
     let remote = parts
         .extensions
         .get::<axum::extract::ConnectInfo<SocketAddr>>()
@@ -258,7 +259,7 @@ fn route_data(
 /// The body as `e.requestInfo().body` shows it (PocketBase's `BindBody`): JSON, or form
 /// fields with their values inferred (numbers, booleans) and repeated keys as arrays. An
 /// empty body is `{}`; a body of another type is refused.
-fn parse_body(parts: &axum::http::request::Parts, body: &Bytes) -> Result<Value, String> {
+async fn parse_body(parts: &axum::http::request::Parts, body: &Bytes) -> Result<Value, String> {
     if body.is_empty() {
         return Ok(json!({}));
     }
@@ -282,6 +283,12 @@ fn parse_body(parts: &axum::http::request::Parts, body: &Bytes) -> Result<Value,
             }
         }
         return Ok(Value::Object(fields));
+    }
+    if kind.starts_with("multipart/form-data") {
+        return crate::api::record_body::form_values(kind, body.clone())
+            .await
+            .map(Value::Object)
+            .map_err(|e| e.message);
     }
     if kind.starts_with("application/json") {
         return match serde_json::from_slice::<Value>(body) {
