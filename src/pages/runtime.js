@@ -112,7 +112,8 @@
     }
     return fn;
   };
-  const escape = (v) => (v === undefined || v === null ? "" : H.escape(String(v)));
+  // Numbers and booleans have nothing to escape: only text crosses into Rust.
+  const escape = (v) => (v === undefined || v === null ? "" : typeof v === "number" || typeof v === "boolean" ? String(v) : H.escape(String(v)));
 
   // ejs's `rethrow`: the message becomes `file:line`, the template lines around it, and the
   // original message (§3.6). BadRequestError passes untouched.
