@@ -152,12 +152,7 @@ async fn read_urlencoded(req: Request, app: &App) -> Result<RecordBody, ApiError
                 }
                 _ => ApiError::bad_request_default(),
             })?;
-    let pairs: Vec<(String, String)> =
-        serde_urlencoded::from_bytes(&bytes).map_err(|_| ApiError::bad_request_default())?;
-    let mut body = Map::new();
-    for (key, value) in pairs {
-        push_value(&mut body, key, infer_form_value(&value));
-    }
+    let body = urlencoded_values(&bytes).map_err(|_| ApiError::bad_request_default())?;
     Ok(RecordBody {
         body,
         uploads: Uploads::default(),
@@ -236,6 +231,18 @@ async fn read_form(
         }
     }
     Ok((values, uploads))
+}
+
+/// A urlencoded body's values, inferred as PocketBase's form binding does (a repeated key is
+/// an array), or why it does not decode.
+pub fn urlencoded_values(bytes: &[u8]) -> Result<Map<String, Value>, String> {
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_bytes(bytes).map_err(|e| e.to_string())?;
+    let mut values = Map::new();
+    for (key, value) in pairs {
+        push_value(&mut values, key, infer_form_value(&value));
+    }
+    Ok(values)
 }
 
 /// A multipart body's values with their files left out (`e.requestInfo().body` of hooks and

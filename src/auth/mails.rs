@@ -118,7 +118,7 @@ pub fn auth_alert(
     info: &str,
 ) -> Message {
     let template = options(collection).auth_alert.email_template;
-    let info = escape_html(info);
+    let info = mail::escape_html(info);
     record_message(
         app,
         collection,
@@ -154,7 +154,7 @@ pub fn record_message(
         .filter(|f| !f.hidden)
         .map(|f| {
             let value = record.get(&f.name).map(to_text).unwrap_or_default();
-            (format!("{{RECORD:{}}}", f.name), escape_html(&value))
+            (format!("{{RECORD:{}}}", f.name), mail::escape_html(&value))
         })
         .collect();
     let mut all: Vec<(&str, &str)> = vec![("{APP_NAME}", &app_name), ("{APP_URL}", &app_url)];
@@ -173,22 +173,6 @@ pub fn record_message(
         html: mail::layout(&mail::render(&template.body, &all)),
         text: String::new(),
     }
-}
-
-/// Go's `html.EscapeString`.
-fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for ch in text.chars() {
-        match ch {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '\'' => out.push_str("&#39;"),
-            '"' => out.push_str("&#34;"),
-            _ => out.push(ch),
-        }
-    }
-    out
 }
 
 /// Picks one of the `onMailerRecord…Send` chains.

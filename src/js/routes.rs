@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use rquickjs::{Array, Ctx, Function, Object};
 use serde_json::{Map, Value, json};
 
-use crate::api::extract;
+use crate::api::{extract, record_body};
 use crate::error::ApiError;
 use crate::js::{Js, bridge, errors, events, pool};
 
@@ -269,23 +269,10 @@ async fn parse_body(parts: &axum::http::request::Parts, body: &Bytes) -> Result<
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     if kind.starts_with("application/x-www-form-urlencoded") {
-        let mut fields: Map<String, Value> = Map::new();
-        for (key, value) in serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
-            .map_err(|e| e.to_string())?
-        {
-            let value = extract::infer_form_value(&value);
-            match fields.get_mut(&key) {
-                Some(Value::Array(list)) => list.push(value),
-                Some(first) => *first = json!([first.take(), value]),
-                None => {
-                    fields.insert(key, value);
-                }
-            }
-        }
-        return Ok(Value::Object(fields));
+        return record_body::urlencoded_values(body).map(Value::Object);
     }
     if kind.starts_with("multipart/form-data") {
-        return crate::api::record_body::form_values(kind, body.clone())
+        return record_body::form_values(kind, body.clone())
             .await
             .map(Value::Object)
             .map_err(|e| e.message);

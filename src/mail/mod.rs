@@ -135,6 +135,26 @@ pub fn render(template: &str, vars: &[(&str, &str)]) -> String {
     out
 }
 
+/// Go's `html.EscapeString`, which is also ejs's `escapeXML` map: `& < > " '` →
+/// `&amp; &lt; &gt; &#34; &#39;` (mail placeholders and page templates use it).
+pub fn escape_html(text: &str) -> String {
+    if !text.contains(['&', '<', '>', '"', '\'']) {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for ch in text.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&#34;"),
+            '\'' => out.push_str("&#39;"),
+            other => out.push(other),
+        }
+    }
+    out
+}
+
 /// The value for `placeholder` (`{KEY}`, braces included), if one of `vars` names it.
 fn lookup<'a>(vars: &[(&str, &'a str)], placeholder: &str) -> Option<&'a str> {
     let bare = &placeholder[1..placeholder.len() - 1];
@@ -146,6 +166,12 @@ fn lookup<'a>(vars: &[(&str, &'a str)], placeholder: &str) -> Option<&'a str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn escapes_html_as_go_and_ejs() {
+        assert_eq!(escape_html("<b>&\"'"), "&lt;b&gt;&amp;&#34;&#39;");
+        assert_eq!(escape_html("plain"), "plain");
+    }
 
     #[test]
     fn render_replaces_every_occurrence() {

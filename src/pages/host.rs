@@ -53,7 +53,7 @@ pub fn object<'js>(ctx: &Ctx<'js>, shared: &Arc<Shared>) -> rquickjs::Result<Obj
     )?;
     h.set(
         "escape",
-        Function::new(ctx.clone(), |text: String| escape(&text))?,
+        Function::new(ctx.clone(), |text: String| crate::mail::escape_html(&text))?,
     )?;
     let s = Arc::clone(shared);
     h.set(
@@ -226,25 +226,6 @@ fn throw(ctx: &Ctx<'_>, message: &str) -> rquickjs::Error {
     Exception::throw_message(ctx, message)
 }
 
-/// ejs's `escapeXML` map (§3.2): `& < > " '` → `&amp; &lt; &gt; &#34; &#39;`.
-pub fn escape(text: &str) -> String {
-    if !text.contains(['&', '<', '>', '"', '\'']) {
-        return text.to_string();
-    }
-    let mut out = String::with_capacity(text.len() + 16);
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&#34;"),
-            '\'' => out.push_str("&#39;"),
-            other => out.push(other),
-        }
-    }
-    out
-}
-
 /// One `pb()` request, dispatched to our own router in-process (no socket): the page
 /// request's client address and forwarded headers come along, so rate limits and
 /// `realIP()` see the browser, not the server.
@@ -301,7 +282,6 @@ fn send(shared: &Shared, request: &str) -> Result<String, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::escape;
 
     #[test]
     fn maps_generated_lines_to_template_lines() {
@@ -315,11 +295,5 @@ mod tests {
             + 1;
         assert_eq!(super::template_line(&source, generated), 2);
         assert_eq!(super::context("a\nb\nc", 2), "    1| a\n >> 2| b\n    3| c");
-    }
-
-    #[test]
-    fn escapes_as_ejs() {
-        assert_eq!(escape("<b>&\"'"), "&lt;b&gt;&amp;&#34;&#39;");
-        assert_eq!(escape("plain"), "plain");
     }
 }
