@@ -436,7 +436,7 @@ async fn mfa_needs_two_different_methods() {
         )
         .await;
     let otp_id = requested.json()["otpId"].as_str().unwrap().to_string();
-    let code = otp_code(&sink.next(WAIT).await.expect("otp mail"));
+    let code = sink.next(WAIT).await.expect("otp mail").otp_code();
     let second = server
         .post(
             "/api/collections/users/auth-with-otp",
@@ -458,13 +458,6 @@ async fn mfa_needs_two_different_methods() {
 }
 
 /// The 8-digit code in an OTP mail.
-pub fn otp_code(mail: &Mail) -> String {
-    let start = mail.html.find("<strong>").expect("code") + "<strong>".len();
-    mail.html[start..]
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect()
-}
 
 #[tokio::test]
 async fn crons_are_listed_and_run() {
@@ -509,7 +502,7 @@ async fn mfa_works_with_otp_first_too() {
         )
         .await;
     let otp_id = requested.json()["otpId"].as_str().unwrap().to_string();
-    let code = otp_code(&sink.next(WAIT).await.expect("otp mail"));
+    let code = sink.next(WAIT).await.expect("otp mail").otp_code();
     let first = server
         .post(
             "/api/collections/users/auth-with-otp",

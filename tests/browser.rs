@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::TestServer;
 use common::browser::Browser;
-use common::smtp::{Mail, SmtpSink};
+use common::smtp::SmtpSink;
 use serde_json::json;
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -71,14 +71,6 @@ async fn browser_drives_a_static_page() {
     .await;
 }
 
-fn otp_code(mail: &Mail) -> String {
-    let start = mail.html.find("<strong>").expect("code in the mail") + "<strong>".len();
-    mail.html[start..]
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn otp_login_in_a_real_browser() {
     const EMAIL: &str = "browser@example.com";
@@ -101,7 +93,7 @@ async fn otp_login_in_a_real_browser() {
 
         let mail = runtime.block_on(sink.next(WAIT)).expect("the OTP mail");
         assert_eq!(mail.to, vec![EMAIL.to_string()]);
-        let code = otp_code(&mail);
+        let code = mail.otp_code();
         assert!(!code.is_empty(), "a code in {:?}", mail.html);
         assert_eq!(
             page.eval("!!document.querySelector('#resend')"),

@@ -12,14 +12,6 @@ use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(10);
 
-fn otp_code(mail: &Mail) -> String {
-    let start = mail.html.find("<strong>").expect("code") + "<strong>".len();
-    mail.html[start..]
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect()
-}
-
 async fn setup(otp: Value) -> (TestServer, SmtpSink, String) {
     let server = TestServer::start().await;
     let sink = SmtpSink::start().await;
@@ -124,7 +116,7 @@ async fn request_and_login_by_code() {
     let mail = sink.next(WAIT).await.expect("otp mail");
     assert_eq!(mail.subject, "OTP for Acme");
     assert_eq!(mail.to, vec!["ann@example.com".to_string()]);
-    let code = otp_code(&mail);
+    let code = mail.otp_code();
     assert_eq!(code.len(), 8);
     assert_eq!(sink.count(), 1, "the unknown email got no mail");
 
@@ -201,7 +193,7 @@ async fn sixth_attempt_is_refused_even_with_the_right_code() {
         .as_str()
         .unwrap()
         .to_string();
-    let code = otp_code(&sink.next(WAIT).await.expect("mail"));
+    let code = sink.next(WAIT).await.expect("mail").otp_code();
     for left in (0..5).rev() {
         let res = login(&server, &otp_id, "99999999").await;
         assert_eq!(res.status, 400);
@@ -228,7 +220,7 @@ async fn expired_codes_fail() {
         .as_str()
         .unwrap()
         .to_string();
-    let code = otp_code(&sink.next(WAIT).await.expect("mail"));
+    let code = sink.next(WAIT).await.expect("mail").otp_code();
     // Age the OTP past its 10 s instead of waiting.
     sqlx::query("UPDATE _otps SET created = '2020-01-01 00:00:00.000Z'")
         .execute(&server.app.store().writer)
@@ -298,7 +290,7 @@ async fn fifty_concurrent_right_answers_log_in_once() {
         .as_str()
         .unwrap()
         .to_string();
-    let code = otp_code(&sink.next(WAIT).await.expect("mail"));
+    let code = sink.next(WAIT).await.expect("mail").otp_code();
     let server = std::sync::Arc::new(server);
     let calls: Vec<_> = (0..50)
         .map(|_| {
@@ -381,7 +373,7 @@ async fn single_active_and_security_phrase() {
         )
         .await;
     let first = request(&server, "gus@example.com").await.json();
-    let first_code = otp_code(&sink.next(WAIT).await.expect("mail"));
+    let first_code = sink.next(WAIT).await.expect("mail").otp_code();
     let second = request(&server, "gus@example.com").await.json();
     let mail = sink.next(WAIT).await.expect("mail");
     let phrase = second["phrase"].as_str().expect("phrase");
@@ -395,7 +387,7 @@ async fn single_active_and_security_phrase() {
     // The first code died when the second was issued.
     let old = login(&server, first["otpId"].as_str().unwrap(), &first_code).await;
     assert_eq!(old.status, 400);
-    let ok = login(&server, second["otpId"].as_str().unwrap(), &otp_code(&mail)).await;
+    let ok = login(&server, second["otpId"].as_str().unwrap(), &mail.otp_code()).await;
     assert_eq!(ok.status, 200, "{}", ok.body);
 }
 
@@ -405,7 +397,7 @@ async fn auto_create_signs_up_on_the_first_code() {
     // users' default createRule is "" (anyone may sign up).
     let res = request(&server, "new@example.com").await;
     let otp_id = res.json()["otpId"].as_str().unwrap().to_string();
-    let code = otp_code(&sink.next(WAIT).await.expect("mail"));
+    let code = sink.next(WAIT).await.expect("mail").otp_code();
     wait_sent(&server).await;
     let ok = login(&server, &otp_id, &code).await;
     assert_eq!(ok.status, 200, "{}", ok.body);
@@ -449,7 +441,7 @@ async fn without_smtp_the_code_goes_to_the_outbox() {
     }
     let eml = eml.expect("an .eml in the outbox");
     let mail = Mail::parse(&eml);
-    let code = otp_code(&mail);
+    let code = mail.otp_code();
     assert_eq!(code.len(), 8);
     let ok = login(&server, &otp_id, &code).await;
     assert_eq!(ok.status, 200, "{}", ok.body);

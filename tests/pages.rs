@@ -43,6 +43,32 @@ async fn check_gets(server: &TestServer, cases: &[(&str, u16, &str)]) {
     }
 }
 
+/// Serves each template of `cases` at `/<dir>/<i>` and checks that it renders, 200, to
+/// exactly its expected text; returns the answers.
+async fn check_renders(dir: &str, cases: &[(&str, &str)]) -> Vec<Response> {
+    let files: Vec<(String, String)> = cases
+        .iter()
+        .enumerate()
+        .map(|(i, (template, _))| (format!("{dir}/{i}.ejs"), template.to_string()))
+        .collect();
+    let files: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let server = TestServer::start_pages(&files).await;
+    let mut answers = Vec::new();
+    for (i, (template, expected)) in cases.iter().enumerate() {
+        let res = server.get(&format!("/{dir}/{i}"), None).await;
+        assert_eq!(
+            (res.status, res.body.as_str()),
+            (200, *expected),
+            "template {template:?}: {res:?}"
+        );
+        answers.push(res);
+    }
+    answers
+}
+
 /// A 200 HTML page with exactly `body`.
 #[track_caller]
 fn expect_html(res: &Response, body: &str) {
@@ -360,23 +386,8 @@ async fn renders_every_ejs_tag() {
         ),
         ("line1\n<% /* code */ %>\nline3", "line1\n\nline3"),
     ];
-    let files: Vec<(String, String)> = cases
-        .iter()
-        .enumerate()
-        .map(|(i, (template, _))| (format!("tags/{i}.ejs"), template.to_string()))
-        .collect();
-    let files: Vec<(&str, &str)> = files
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let server = TestServer::start_pages(&files).await;
-    for (i, (template, expected)) in cases.iter().enumerate() {
-        let res = server.get(&format!("/tags/{i}"), None).await;
-        assert_eq!(
-            (res.status, res.body.as_str()),
-            (200, *expected),
-            "template {template:?}: {res:?}"
-        );
+    let answers = check_renders("tags", cases).await;
+    for ((template, _), res) in cases.iter().zip(&answers) {
         assert_eq!(res.header("content-type"), Some(HTML), "{template:?}");
     }
 }
@@ -406,24 +417,7 @@ async fn script_server_blocks_are_inline_code() {
         ),
         ("<script>var c = 1</script>", "<script>var c = 1</script>"),
     ];
-    let files: Vec<(String, String)> = cases
-        .iter()
-        .enumerate()
-        .map(|(i, (template, _))| (format!("s/{i}.ejs"), template.to_string()))
-        .collect();
-    let files: Vec<(&str, &str)> = files
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let server = TestServer::start_pages(&files).await;
-    for (i, (template, expected)) in cases.iter().enumerate() {
-        let res = server.get(&format!("/s/{i}"), None).await;
-        assert_eq!(
-            (res.status, res.body.as_str()),
-            (200, *expected),
-            "template {template:?}: {res:?}"
-        );
-    }
+    check_renders("s", cases).await;
 }
 
 // ---- §13.11: JSON pages ------------------------------------------------------------------

@@ -6,19 +6,11 @@ mod common;
 
 use std::time::Duration;
 
-use common::smtp::{Mail, SmtpSink};
+use common::smtp::SmtpSink;
 use common::{Response, TestServer, send};
 
 const WAIT: Duration = Duration::from_secs(10);
 const FORM: &str = "application/x-www-form-urlencoded";
-
-fn otp_code(mail: &Mail) -> String {
-    let start = mail.html.find("<strong>").expect("code") + "<strong>".len();
-    mail.html[start..]
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect()
-}
 
 async fn post_form(server: &TestServer, path: &str, form: &str, cookie: Option<&str>) -> Response {
     let mut headers = vec![("Content-Type", FORM)];
@@ -128,7 +120,7 @@ async fn otp_login_through_the_shipped_page() {
     assert_ne!(otp_id, first_id);
     let mail = sink.next(WAIT).await.expect("the second OTP mail");
     assert_eq!(mail.to, vec!["carol@example.com".to_string()]);
-    let code = otp_code(&mail);
+    let code = mail.otp_code();
     assert_eq!(code.len(), 8);
 
     // A wrong code: the message, step 2 again, and the OTP still usable.

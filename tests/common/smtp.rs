@@ -46,6 +46,17 @@ pub struct Mail {
     pub auth: Option<Auth>,
 }
 
+impl Mail {
+    /// The code of an OTP mail (the digits of its `<strong>`).
+    pub fn otp_code(&self) -> String {
+        let start = self.html.find("<strong>").expect("a code in the mail") + "<strong>".len();
+        self.html[start..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect()
+    }
+}
+
 /// What a client authenticated with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Auth {

@@ -335,13 +335,12 @@ fn superuser_otp_sign_in(
     let mail = handle
         .block_on(sink.next(WAIT))
         .expect("the superuser's code");
-    let start = mail.html.find("<strong>").expect("code") + "<strong>".len();
-    let code = mail.html[start..].split('<').next().unwrap_or_default();
+    let code = mail.otp_code();
     page.wait_for(
         "!document.querySelector('[data-path=\"password\"] input[name=code]').closest('[hidden]')",
         WAIT,
     );
-    page.fill("input[name=code]", code);
+    page.fill("input[name=code]", &code);
     shot(
         page,
         "09-login-otp.png",
