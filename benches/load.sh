@@ -20,9 +20,7 @@ CONNECTIONS="${2:-32}"
 SATCHEL_PORT=18090
 PB_PORT=18091
 
-command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
-cargo build --release --quiet
-SATCHEL=./target/release/satchel
+source benches/lib.sh
 PB=$(../shared/reference/get-pocketbase.sh 2>/dev/null)
 
 WORK=$(mktemp -d)
@@ -51,7 +49,6 @@ start() { # name binary port dir
   "$2" serve --http "127.0.0.1:$3" --dir "$4" --publicDir "$WORK/none" --hooksDir "$WORK/hooks" >"$WORK/$1.log" 2>&1 &
   echo $!
 }
-wait_up() { for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$1/api/health" >/dev/null && return; sleep 0.1; done; exit 1; }
 
 SATCHEL_PID=$(start satchel "$SATCHEL" $SATCHEL_PORT "$WORK/satchel_data")
 PB_PID=$(start pocketbase "$PB" $PB_PORT "$WORK/pb_data")
@@ -87,19 +84,10 @@ PY
 SATCHEL_ID=$(seed $SATCHEL_PORT)
 PB_ID=$(seed $PB_PORT)
 
-run() { # port path [wrk script] -> "req/s p99_ms"
-  wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency ${3:+-s "$3"} "http://127.0.0.1:$1$2" | awk '
-    /Requests\/sec/ { rps = $2 }
-    /^ +99%/ { v = $2; if (v ~ /us$/) { sub(/us/, "", v); v = v / 1000 } else if (v ~ /ms$/) { sub(/ms/, "", v) } else if (v ~ /s$/) { sub(/s/, "", v); v = v * 1000 }; p99 = v }
-    END { printf "%.0f %.2f", rps, p99 }'
-}
-rss_mb() { awk '/VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; } # utime + stime, in clock ticks
-TICKS=$(getconf CLK_TCK)
 measured() { # pid port path [wrk script] -> "req/s p99_ms req_per_cpu_second"
   local before after
   before=$(cpu_ticks "$1")
-  read -r rps p99 <<<"$(run "$2" "$3" "${4:-}")"
+  read -r rps p99 <<<"$(wrk_run "$2" "$3" "${4:-}")"
   after=$(cpu_ticks "$1")
   awk -v r="$rps" -v p="$p99" -v d="$DURATION" -v t=$((after - before)) -v hz="$TICKS" \
     'BEGIN { printf "%s %s %.0f", r, p, (t > 0 ? r * d / (t / hz) : 0) }'

@@ -20,9 +20,7 @@ SATCHEL_PORT=18092
 PB_PORT=18093
 SINK_PORT=18094
 
-command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
-cargo build --release --quiet
-SATCHEL=./target/release/satchel
+source benches/lib.sh
 PB=$(../shared/reference/get-pocketbase.sh 2>/dev/null)
 
 WORK=$(mktemp -d)
@@ -34,7 +32,6 @@ start() { # name binary port dir
   "$2" serve --http "127.0.0.1:$3" --dir "$4" --publicDir "$WORK/none" >"$WORK/$1.log" 2>&1 &
   echo $!
 }
-wait_up() { for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$1/api/health" >/dev/null && return; sleep 0.1; done; exit 1; }
 
 python3 - "$SINK_PORT" <<'PY' &
 import asyncio, sys

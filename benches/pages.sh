@@ -20,9 +20,7 @@ CONNECTIONS="${2:-32}"
 PAGES_PORT=18092
 PLAIN_PORT=18093
 
-command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
-cargo build --release --quiet
-SATCHEL=./target/release/satchel
+source benches/lib.sh
 
 WORK=$(mktemp -d)
 cleanup() { kill "${PAGES_PID:-}" "${PLAIN_PID:-}" 2>/dev/null || true; rm -rf "$WORK"; }
@@ -57,7 +55,6 @@ start() { # port dir pagesDir
     --pagesDir "$3" --migrationsDir pb_migrations >"$2.log" 2>&1 &
   echo $!
 }
-wait_up() { for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$1/api/health" >/dev/null && return; sleep 0.1; done; exit 1; }
 PAGES_PID=$(start $PAGES_PORT "$WORK/pages_data" "$WORK/pages")
 PLAIN_PID=$(start $PLAIN_PORT "$WORK/plain_data" "$WORK/no_pages")
 wait_up $PAGES_PORT
@@ -67,18 +64,10 @@ for path in / /auth/otp /blog/hello-world /list; do
   [ "$code" = 200 ] || { echo "GET $path answered $code" >&2; exit 1; }
 done
 
-run() { # port path -> "req/s p99_ms"
-  wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency "http://127.0.0.1:$1$2" | awk '
-    /Requests\/sec/ { rps = $2 }
-    /^ +99%/ { v = $2; if (v ~ /us$/) { sub(/us/, "", v); v = v / 1000 } else if (v ~ /ms$/) { sub(/ms/, "", v) } else if (v ~ /s$/) { sub(/s/, "", v); v = v * 1000 }; p99 = v }
-    END { printf "%.0f %.2f", rps, p99 }'
-}
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-TICKS=$(getconf CLK_TCK)
 measured() { # pid port path -> "req/s p99_ms cpu_us_per_request"
   local before after
   before=$(cpu_ticks "$1")
-  read -r rps p99 <<<"$(run "$2" "$3")"
+  read -r rps p99 <<<"$(wrk_run "$2" "$3")"
   after=$(cpu_ticks "$1")
   awk -v r="$rps" -v p="$p99" -v d="$DURATION" -v t=$((after - before)) -v hz="$TICKS" \
     'BEGIN { printf "%s %s %.0f", r, p, (r > 0 ? (t / hz) * 1e6 / (r * d) : 0) }'
@@ -102,4 +91,4 @@ for round in 1 2 3 4; do
 done
 printf 'health, mean of 4 alternating runs: with pages %s req/s, without %s req/s: ratio %s\n' "$((h_sum / 4))" "$((n_sum / 4))" \
   "$(awk -v a="$h_sum" -v b="$n_sum" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')"
-printf 'memory after the runs: %s MiB (RSS, with pages)\n' "$(awk '/VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$PAGES_PID/status")"
+printf 'memory after the runs: %s MiB (RSS, with pages)\n' "$(rss_mb "$PAGES_PID")"

@@ -12,9 +12,7 @@ CLIENTS="${2:-100}"
 SATCHEL_PORT=18094
 PB_PORT=18095
 
-command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
-cargo build --release --quiet
-SATCHEL=./target/release/satchel
+source benches/lib.sh
 PB=$(../shared/reference/get-pocketbase.sh 2>/dev/null)
 
 WORK=$(mktemp -d)
@@ -32,7 +30,6 @@ start() { # name binary port dir [extra flags]
     >"$WORK/$1.log" 2>&1 &
   echo $!
 }
-wait_up() { for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$1/api/health" >/dev/null && return; sleep 0.1; done; exit 1; }
 seed() { # port: a public collection `events`
   python3 - "$1" <<'PY'
 import json, sys, urllib.request
