@@ -53,7 +53,7 @@
   let config = { debug: false, plugins: [] };
 
   // Reads `+config.js` (an object, or a function of the global API) and the plugin list.
-  // Answers what the Rust side needs to scan the site.
+  // Answers what the Rust side needs to scan the site (the template extensions).
   function loadConfig(root, envDebug) {
     let raw = {};
     if (H.exists(root + "/+config.js")) {
@@ -96,7 +96,7 @@
       }
     }
     config = { debug, plugins };
-    return JSON.stringify({ debug: !!debug, extensions });
+    return JSON.stringify({ extensions });
   }
 
   const hasPlugin = (name) => config.plugins.some((p) => p.name === name);
