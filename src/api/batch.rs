@@ -161,7 +161,7 @@ async fn run_item(
         let status = match &result {
             Answer::Deleted => StatusCode::NO_CONTENT,
             Answer::Written(w) => StatusCode::from_u16(w.status).unwrap_or(StatusCode::OK),
-            Answer::Record(_) | Answer::Nothing => StatusCode::OK,
+            Answer::Record(_) | Answer::Serialized(_) | Answer::Nothing => StatusCode::OK,
         };
         json!({"body": result.into_json(), "status": status.as_u16()})
     };

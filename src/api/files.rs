@@ -23,7 +23,7 @@ use crate::api::rules::{self, Access};
 use crate::api::serve_content::serve_content;
 use crate::app::App;
 use crate::auth::record_tokens::{self, Kind};
-use crate::core::collection::{Collection, CollectionType};
+use crate::core::collection::Collection;
 use crate::core::field::{Field, FieldOptions};
 use crate::core::files::storage::{self, Storage, is_plain_name};
 use crate::core::files::thumbs::{self, Size};
@@ -84,7 +84,7 @@ pub async fn download(
         .collection(&collection)
         .ok_or_else(|| ApiError::not_found("Missing or invalid collection context."))?;
     // View records hold names of files stored under their source records.
-    if collection.kind == CollectionType::View || !is_plain_name(&filename) {
+    if collection.is_view() || !is_plain_name(&filename) {
         return Err(ApiError::not_found_default());
     }
     let record = store::records::find_by_id(&app.store().read, &collection, &record_id)

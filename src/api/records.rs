@@ -68,6 +68,18 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// The visibility when no `manageRule` applies (see `needs_shaping`), and the id of the
+    /// requesting auth record, which sees its own email.
+    fn plain_visibility(&self) -> (Visibility, Option<&str>) {
+        let viewer = self
+            .access
+            .auth
+            .as_ref()
+            .and_then(|a| a.record.get("id"))
+            .and_then(Value::as_str);
+        (self.visibility(false, &Map::new()), viewer)
+    }
+
     /// Serializes records with the visibility rules, then expands relations if asked.
     async fn render(&self, app: &App, rows: &[Map<String, Value>]) -> Result<Vec<Value>, ApiError> {
         let mut items: Vec<Value> = Vec::with_capacity(rows.len());
@@ -206,6 +218,8 @@ pub async fn shape(
 /// stopped the chain, its own response or an empty 200 (§9.3).
 pub enum Answer {
     Record(Value),
+    /// A record already serialized by SQLite.
+    Serialized(String),
     Deleted,
     Nothing,
     Written(Written),
@@ -225,6 +239,7 @@ impl Answer {
     pub fn into_json(self) -> Value {
         match self {
             Answer::Record(value) => value,
+            Answer::Serialized(text) => serde_json::from_str(&text).unwrap_or(Value::Null),
             Answer::Deleted | Answer::Nothing => Value::Null,
             Answer::Written(w) => serde_json::from_str(&w.body).unwrap_or(Value::String(w.body)),
         }
@@ -235,6 +250,9 @@ impl IntoResponse for Answer {
     fn into_response(self) -> Response {
         match self {
             Answer::Record(value) => Json(value).into_response(),
+            Answer::Serialized(text) => {
+                ([(header::CONTENT_TYPE, "application/json")], text).into_response()
+            }
             Answer::Deleted => StatusCode::NO_CONTENT.into_response(),
             Answer::Nothing => StatusCode::OK.into_response(),
             Answer::Written(w) => {
@@ -317,13 +335,7 @@ pub async fn list(
         (items.to_string(), total)
     } else {
         // Fast path: SQLite writes the records' JSON; nothing to decode or re-encode here.
-        let viewer = ctx
-            .access
-            .auth
-            .as_ref()
-            .and_then(|a| a.record.get("id"))
-            .and_then(Value::as_str);
-        let visibility = ctx.visibility(false, &Map::new());
+        let (visibility, viewer) = ctx.plain_visibility();
         store::records::page_api_json(
             reader,
             &ctx.collection,
@@ -356,8 +368,24 @@ pub async fn view(
 ) -> Result<Answer, ApiError> {
     let ctx = Ctx::new(&app, &collection, auth, query, Method::GET, &headers)?;
     let rule = ctx.access.rule(&ctx.collection.view_rule)?;
-    let row = ctx.find_allowed(&app, rule.as_deref(), &id).await?;
     let hook = &app.hooks().on_record_view_request;
+    if !hook.has_handlers() && !ctx.needs_shaping(&app) {
+        // Fast path: SQLite writes the record's JSON (see `list`).
+        let filter = rules::compile(&app, &ctx.collection, &ctx.access, rule.as_deref(), None)?;
+        let (visibility, viewer) = ctx.plain_visibility();
+        let store = app.store();
+        return store::records::find_api_json(
+            &store.read,
+            &ctx.collection,
+            visibility,
+            viewer,
+            &id,
+            &filter,
+        )?
+        .map(Answer::Serialized)
+        .ok_or_else(ApiError::not_found_default);
+    }
+    let row = ctx.find_allowed(&app, rule.as_deref(), &id).await?;
     if !hook.has_handlers() {
         return ctx.respond(&app, row).await;
     }

@@ -202,7 +202,7 @@ impl Collection {
             id.system = true;
             id.required = true;
         }
-        if self.kind != CollectionType::View {
+        if !self.is_view() {
             let required = match self.kind {
                 CollectionType::Auth => auth_system_fields(),
                 _ => vec![id_field()],
@@ -280,6 +280,10 @@ impl Collection {
 
     pub fn is_auth(&self) -> bool {
         self.kind == CollectionType::Auth
+    }
+
+    pub fn is_view(&self) -> bool {
+        self.kind == CollectionType::View
     }
 
     /// Stamps `created` (if new) and `updated`.

@@ -148,7 +148,7 @@ pub async fn delete(app: &App, collection: &Collection) -> Result<(), Collection
     // A view reading this collection would break (SQLite lets the table go and fails later).
     if all
         .iter()
-        .any(|c| c.kind == CollectionType::View && mentions(&c.view_query, &collection.name))
+        .any(|c| c.is_view() && mentions(&c.view_query, &collection.name))
     {
         return Err(CollectionError::Refused(
             "Failed to delete collection.".into(),
@@ -182,7 +182,7 @@ fn remove_files(app: &App, collection: &Collection) {
 
 /// Deletes every record of a base or auth collection.
 pub async fn truncate(app: &App, collection: &Collection) -> Result<(), CollectionError> {
-    if collection.kind == CollectionType::View {
+    if collection.is_view() {
         let message =
             "View collections cannot be truncated since they don't store their own records.";
         return Err(CollectionError::Refused(message.into()));
@@ -339,7 +339,7 @@ async fn check(
     all: &[Collection],
 ) -> Result<(), CollectionError> {
     let mut errors = FieldErrors::new();
-    if collection.kind == CollectionType::View
+    if collection.is_view()
         && let Err(view_errors) = view::infer_fields(app.store(), collection, all).await
     {
         errors.extend(view_errors);

@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::core::collection::{Collection, CollectionType};
+use crate::core::collection::Collection;
 use crate::core::field::{Field, FieldOptions};
 use crate::core::index::Index;
 use crate::error::{FieldErrors, field_error, field_error_with, sentenize};
@@ -380,7 +380,7 @@ fn check_indexes(collection: &Collection, others: &[Collection]) -> Map<String, 
                 ))
             }
             Some(ix)
-                if collection.kind != CollectionType::View
+                if !collection.is_view()
                     && ix
                         .column_names()
                         .any(|c| !is_valid_identifier(c) || collection.field(c).is_none()) =>

@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags};
 
 use crate::filter::sql::Param;
@@ -64,6 +65,10 @@ impl Readers {
         conn.busy_timeout(Duration::from_secs(10))?;
         conn.pragma_update(None, "cache_size", -32000)?;
         conn.pragma_update(None, "temp_store", "MEMORY")?;
+        // The query planner stability guarantee: plans never depend on bound values. Without
+        // it SQLite re-prepares a cached statement whenever a value it looked at while
+        // planning changes (every `LIKE ?` pattern), which cost ~10% of a filtered list.
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
         conn.set_prepared_statement_cache_capacity(128);
         Ok(conn)
     }

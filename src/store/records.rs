@@ -98,12 +98,44 @@ fn read_one(
     sql: Sql,
     values: Vec<rusqlite::types::Value>,
 ) -> Result<Option<Map<String, Value>>, sqlx::Error> {
-    let text: Option<String> = readers.with(|conn| {
-        let mut statement = conn.prepare_cached(sql.as_str())?;
+    let text = read_text(readers, sql.as_str(), values)?;
+    Ok(text.map(|t| record::from_raw(collection, serde_json::from_str(&t).unwrap_or_default())))
+}
+
+/// The first column of the first row, as text.
+fn read_text(
+    readers: &Readers,
+    sql: &str,
+    values: Vec<rusqlite::types::Value>,
+) -> Result<Option<String>, sqlx::Error> {
+    readers.with(|conn| {
+        let mut statement = conn.prepare_cached(sql)?;
         let mut rows = statement.query(rusqlite::params_from_iter(values))?;
         rows.next()?.map(|row| row.get(0)).transpose()
-    })?;
-    Ok(text.map(|t| record::from_raw(collection, serde_json::from_str(&t).unwrap_or_default())))
+    })
+}
+
+/// The record `id` if it matches `filter`, already serialized as the API's JSON (the view
+/// fast path, as `page_api_json` is the list's).
+pub fn find_api_json(
+    readers: &Readers,
+    collection: &Collection,
+    visibility: Visibility,
+    viewer: Option<&str>,
+    id: &str,
+    filter: &SqlExpr,
+) -> Result<Option<String>, sqlx::Error> {
+    let row = api_json_sql(collection, visibility, viewer);
+    let sql = format!(
+        "SELECT {} FROM {} AS `{ROW_ALIAS}` WHERE `{ROW_ALIAS}`.`id` = ? AND ({}) LIMIT 1",
+        row.sql,
+        quote(&collection.name),
+        filter.sql
+    );
+    let mut values = read::values(&row.params);
+    values.push(rusqlite::types::Value::Text(id.to_string()));
+    values.extend(read::values(&filter.params));
+    read_text(readers, &sql, values)
 }
 
 /// One page of records matching `filter` in `order` (insertion order when empty), and the
@@ -186,10 +218,26 @@ async fn page_text(
     } else {
         "NULL".to_string()
     };
+    // With an order, the page is picked by rowid first and only its rows are serialized:
+    // otherwise SQLite builds the JSON of every matching row before sorting. A view has no
+    // rowid, and without an order the LIMIT already stops the scan.
+    let rows = if order_sql.is_empty() || collection.is_view() {
+        format!(
+            "SELECT {} AS data FROM {table} AS `{ROW_ALIAS}` WHERE ({}){order_sql} LIMIT ? OFFSET ?",
+            row.sql, filter.sql
+        )
+    } else {
+        format!(
+            "SELECT {} AS data FROM (SELECT `{ROW_ALIAS}`.rowid AS `_k` FROM {table} AS `{ROW_ALIAS}` \
+             WHERE ({}){order_sql} LIMIT ? OFFSET ?) AS `_p` CROSS JOIN {table} AS `{ROW_ALIAS}` \
+             ON `{ROW_ALIAS}`.rowid = `_p`.`_k`",
+            row.sql, filter.sql
+        )
+    };
+    // Each row already is a JSON object's text: joined, not parsed again into an array.
     let sql = format!(
-        "SELECT (SELECT json_group_array(json(data)) FROM (SELECT {} AS data FROM {table} AS `{ROW_ALIAS}` \
-         WHERE ({}){order_sql} LIMIT ? OFFSET ?)) AS items, {total_sql} AS total",
-        row.sql, filter.sql
+        "SELECT '[' || COALESCE((SELECT group_concat(data, ',') FROM ({rows})), '') || ']' AS items, \
+         {total_sql} AS total"
     );
     let mut values = read::values(&row.params);
     values.extend(read::values(&filter.params));

@@ -8,7 +8,7 @@
 
 use sqlx::{Sqlite, SqliteConnection};
 
-use crate::core::collection::{Collection, CollectionType};
+use crate::core::collection::Collection;
 use crate::core::field::Field;
 use crate::core::index::Index;
 use crate::store::sql::{Sql, quote};
@@ -25,7 +25,7 @@ pub async fn create(
     conn: &mut SqliteConnection,
     collection: &Collection,
 ) -> Result<(), sqlx::Error> {
-    if collection.kind == CollectionType::View {
+    if collection.is_view() {
         return exec(conn, create_view_sql(collection)).await;
     }
     let mut fields: Vec<&Field> = collection.fields.iter().collect();
@@ -52,7 +52,7 @@ pub async fn update(
     old: &Collection,
     new: &Collection,
 ) -> Result<(), sqlx::Error> {
-    if new.kind == CollectionType::View {
+    if new.is_view() {
         exec(conn, format!("DROP VIEW IF EXISTS {}", quote(&old.name))).await?;
         return exec(conn, create_view_sql(new)).await;
     }
@@ -132,7 +132,7 @@ pub async fn delete(
     conn: &mut SqliteConnection,
     collection: &Collection,
 ) -> Result<(), sqlx::Error> {
-    let kind = if collection.kind == CollectionType::View {
+    let kind = if collection.is_view() {
         "VIEW"
     } else {
         "TABLE"
