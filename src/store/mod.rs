@@ -161,8 +161,11 @@ impl Store {
             .pragma("temp_store", "MEMORY")
             .pragma("cache_size", "-32000")
             .pragma("journal_size_limit", "200000000");
+        // No liveness ping before each use: a local SQLite connection does not drop, and the
+        // ping was a second round trip to sqlx's connection thread on every write.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false)
             .connect_with(options.clone())
             .await?;
         sqlx::migrate!()
@@ -173,6 +176,7 @@ impl Store {
             std::thread::available_parallelism().map_or(4, |n| (n.get() * 2).max(4)) as u32;
         let reader = SqlitePoolOptions::new()
             .max_connections(readers)
+            .test_before_acquire(false)
             .connect_with(options.read_only(true))
             .await?;
         let read = std::sync::Arc::new(read::Readers::new(dir.join("data.db")));
