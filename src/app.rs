@@ -156,7 +156,12 @@ impl App {
 
     /// Stores validated settings and swaps them in.
     pub async fn save_settings(&self, settings: Settings) -> Result<(), sqlx::Error> {
-        store::params::set(&self.inner.store.writer, SETTINGS_KEY, &settings.0).await?;
+        store::params::set(
+            &mut *self.inner.store.writer.turn().await?,
+            SETTINGS_KEY,
+            &settings.0,
+        )
+        .await?;
         let limiter = Arc::new(Limiter::from_settings(&settings.0, Arc::new(SystemClock)));
         match self.inner.limiter.write() {
             Ok(mut slot) => *slot = limiter,
@@ -247,7 +252,7 @@ async fn load_settings(store: &Store) -> Result<Settings, sqlx::Error> {
         Some(value) => Ok(Settings::from_stored(&value)),
         None => {
             let settings = Settings::default();
-            store::params::set(&store.writer, SETTINGS_KEY, &settings.0).await?;
+            store::params::set(&mut *store.writer.turn().await?, SETTINGS_KEY, &settings.0).await?;
             Ok(settings)
         }
     }

@@ -35,10 +35,11 @@ pub fn register(app: &App) {
 }
 
 async fn optimize(app: App) {
-    if let Err(err) = sqlx::query("PRAGMA optimize")
-        .execute(&app.store().writer)
-        .await
-    {
+    let optimized = match app.store().writer.turn().await {
+        Ok(mut turn) => sqlx::query("PRAGMA optimize").execute(&mut *turn).await,
+        Err(err) => Err(err),
+    };
+    if let Err(err) = optimized {
         tracing::warn!("PRAGMA optimize failed: {err}");
     }
 }
@@ -53,9 +54,13 @@ pub async fn cleanup(app: App, table: AuthTable) {
             _ => options.otp.duration,
         };
         let before = datetime::format(chrono::Utc::now() - chrono::Duration::seconds(seconds));
-        if let Err(err) =
-            auth_store::delete_expired(&app.store().writer, table, &collection.id, &before).await
-        {
+        let deleted = match app.store().writer.turn().await {
+            Ok(mut turn) => {
+                auth_store::delete_expired(&mut *turn, table, &collection.id, &before).await
+            }
+            Err(err) => Err(err),
+        };
+        if let Err(err) = deleted {
             tracing::warn!(
                 "expired {table:?} cleanup of {} failed: {err}",
                 collection.name

@@ -167,7 +167,7 @@ async fn users_tokens_are_not_superuser_tokens() {
     let record = json!({"id": "user0000000001a", "email": "u@example.com", "tokenKey": "k".repeat(50),
         "password": bcrypt::hash("user-pass-1", 4).expect("hash"), "verified": false, "emailVisibility": false,
         "name": "U", "avatar": "", "created": "", "updated": ""});
-    let mut conn = server.app.store().writer.acquire().await.expect("conn");
+    let mut conn = server.app.store().writer.turn().await.expect("conn");
     satchel::store::records::insert(&mut conn, &users, record.as_object().expect("object"))
         .await
         .expect("insert");

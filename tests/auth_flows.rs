@@ -562,7 +562,7 @@ async fn a_login_from_a_new_location_is_mailed() {
     assert_eq!(mail.subject, "Login from a new location");
     assert!(mail.html.contains("second-browser"), "{}", mail.html);
     let origins: Vec<(String,)> = sqlx::query_as("SELECT fingerprint FROM _authOrigins WHERE collectionRef = (SELECT id FROM _collections WHERE name = 'users')")
-        .fetch_all(&server.app.store().writer)
+        .fetch_all(&mut *server.app.store().writer.turn().await.expect("writer"))
         .await
         .unwrap();
     assert_eq!(origins.len(), 2);

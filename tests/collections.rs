@@ -141,7 +141,7 @@ async fn every_field_type_round_trips() {
 
 async fn insert_row(server: &TestServer, collection: &str, row: Value) {
     let collection = server.app.collection(collection).expect("collection");
-    let mut conn = server.app.store().writer.acquire().await.expect("conn");
+    let mut conn = server.app.store().writer.turn().await.expect("conn");
     satchel::store::records::insert(&mut conn, &collection, row.as_object().expect("object"))
         .await
         .expect("insert");

@@ -130,7 +130,7 @@ async fn mailer_handlers_rewrite_or_fail_the_otp_mail() {
     assert_eq!(res.status, 200, "the answer does not wait for the mail");
     assert!(sink.next(Duration::from_millis(500)).await.is_none());
     let rows: Vec<(String,)> = sqlx::query_as("SELECT id FROM _otps")
-        .fetch_all(&server.app.store().writer)
+        .fetch_all(&mut *server.app.store().writer.turn().await.expect("writer"))
         .await
         .unwrap();
     assert_eq!(rows.len(), 1, "only the first (sent) OTP is left: {rows:?}");

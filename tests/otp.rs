@@ -26,7 +26,7 @@ async fn setup(otp: Value) -> (TestServer, SmtpSink, String) {
 /// The `_otps` rows as (password hash, sentTo), oldest first.
 async fn otp_rows(server: &TestServer) -> Vec<(String, String)> {
     sqlx::query_as("SELECT password, sentTo FROM _otps ORDER BY rowid")
-        .fetch_all(&server.app.store().writer)
+        .fetch_all(&mut *server.app.store().writer.turn().await.expect("writer"))
         .await
         .expect("_otps")
 }
@@ -223,7 +223,7 @@ async fn expired_codes_fail() {
     let code = sink.next(WAIT).await.expect("mail").otp_code();
     // Age the OTP past its 10 s instead of waiting.
     sqlx::query("UPDATE _otps SET created = '2020-01-01 00:00:00.000Z'")
-        .execute(&server.app.store().writer)
+        .execute(&mut *server.app.store().writer.turn().await.expect("writer"))
         .await
         .unwrap();
     let res = login(&server, &otp_id, &code).await;

@@ -492,18 +492,24 @@ impl<'a> Login<'a> {
             .filter(|s| !s.is_empty())
             .map(str::to_string)
             .unwrap_or_else(|| text(self.body, "mfaId"));
-        let writer = &app.store().writer;
+        let mut writer = app.store().writer.turn().await?;
         if mfa_id.is_empty() {
             let id = ids::record_id();
-            store::auth::mfa_insert(writer, &id, &self.collection.id, record_id, self.method)
-                .await?;
+            store::auth::mfa_insert(
+                &mut *writer,
+                &id,
+                &self.collection.id,
+                record_id,
+                self.method,
+            )
+            .await?;
             return Ok(Some(id));
         }
-        let found = store::auth::mfa_find(writer, &mfa_id).await?;
+        let found = store::auth::mfa_find(&mut *writer, &mfa_id).await?;
         let expired_before =
             datetime::format(chrono::Utc::now() - chrono::Duration::seconds(options.mfa.duration));
         let Some(mfa) = found.filter(|m| m.created >= expired_before) else {
-            store::auth::mfa_delete(writer, &mfa_id).await?;
+            store::auth::mfa_delete(&mut *writer, &mfa_id).await?;
             return Err(ApiError::bad_request("Invalid or expired MFA session."));
         };
         if mfa.record_ref != record_id || mfa.collection_ref != self.collection.id {
@@ -514,7 +520,7 @@ impl<'a> Login<'a> {
                 "A different authentication method is required.",
             ));
         }
-        store::auth::mfa_delete(writer, &mfa.id).await?;
+        store::auth::mfa_delete(&mut *writer, &mfa.id).await?;
         Ok(None)
     }
 
@@ -535,8 +541,8 @@ impl<'a> Login<'a> {
             .get("id")
             .and_then(Value::as_str)
             .unwrap_or_default();
-        let writer = &app.store().writer;
-        let origins = store::auth::origins(writer, &self.collection.id, record_id).await?;
+        let mut writer = app.store().writer.turn().await?;
+        let origins = store::auth::origins(&mut *writer, &self.collection.id, record_id).await?;
         let known = origins.iter().any(|(_, f)| *f == fingerprint);
         let email = self
             .record
@@ -558,11 +564,11 @@ impl<'a> Login<'a> {
         }
         if !known && origins.len() >= MAX_ORIGINS {
             for (id, _) in &origins[MAX_ORIGINS - 1..] {
-                store::auth::origin_delete(writer, id).await?;
+                store::auth::origin_delete(&mut *writer, id).await?;
             }
         }
         store::auth::origin_upsert(
-            writer,
+            &mut *writer,
             &ids::record_id(),
             &self.collection.id,
             record_id,

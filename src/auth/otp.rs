@@ -174,11 +174,11 @@ async fn issue(e: &mut RecordOtpRequestEvent) -> HookResult {
     let (app, id) = (app.clone(), otp_id.clone());
     tokio::spawn(async move {
         let collection = &mail.collection;
-        let writer = &app.store().writer;
         let stored = async {
-            store::auth::otp_insert(writer, &id, &collection.id, &record_id, &hash).await?;
+            let mut writer = app.store().writer.turn().await?;
+            store::auth::otp_insert(&mut *writer, &id, &collection.id, &record_id, &hash).await?;
             if options.single_active {
-                store::auth::otps_delete_for_record(writer, &collection.id, &record_id, &id)
+                store::auth::otps_delete_for_record(&mut *writer, &collection.id, &record_id, &id)
                     .await?;
             }
             Ok::<(), sqlx::Error>(())
@@ -196,7 +196,11 @@ async fn issue(e: &mut RecordOtpRequestEvent) -> HookResult {
             // The client still holds the id; it will get "Invalid or expired OTP."
             app.metrics()
                 .inc("satchel_otp_mail_failed_total", &mail.collection.name);
-            if let Err(err) = store::auth::otp_delete(&app.store().writer, &id).await {
+            let deleted = match app.store().writer.turn().await {
+                Ok(mut writer) => store::auth::otp_delete(&mut *writer, &id).await,
+                Err(err) => Err(err),
+            };
+            if let Err(err) = deleted {
                 tracing::error!("failed to delete unsent OTP {id}: {err}");
             }
         }
@@ -225,7 +229,11 @@ async fn send_otp(e: &mut MailerRecordEvent) -> HookResult {
     ) else {
         return Ok(());
     };
-    if let Err(err) = store::auth::otp_set_sent_to(&e.app.store().writer, id, &to.email).await {
+    let updated = match e.app.store().writer.turn().await {
+        Ok(mut writer) => store::auth::otp_set_sent_to(&mut *writer, id, &to.email).await,
+        Err(err) => Err(err),
+    };
+    if let Err(err) = updated {
         tracing::error!("failed to update OTP {id} sentTo: {err}");
     }
     Ok(())
@@ -303,10 +311,9 @@ pub async fn auth_with_otp(
             attempts_left: left,
         }
     };
-    let writer = &app.store().writer;
     let expired_before =
         datetime::format(chrono::Utc::now() - chrono::Duration::seconds(options.otp.duration));
-    let Some(otp) = store::auth::otp_find(writer, &otp_id)
+    let Some(otp) = store::auth::otp_find(&mut *app.store().writer.turn().await?, &otp_id)
         .await?
         .filter(|o| o.collection_ref == collection.id && o.created >= expired_before)
     else {
@@ -361,7 +368,7 @@ fn consume_action(e: &mut RecordAuthWithOtpEvent) -> BoxFuture<'_, HookResult> {
 /// verify the record when the code was mailed to its current email.
 async fn consume(e: &mut RecordAuthWithOtpEvent) -> HookResult {
     // Of concurrent right answers, only the one that deletes the row wins.
-    if store::auth::otp_delete(&e.app.store().writer, &e.otp.id).await? != 1 {
+    if store::auth::otp_delete(&mut *e.app.store().writer.turn().await?, &e.otp.id).await? != 1 {
         return Err(ApiError::bad_request("Invalid or expired OTP."));
     }
     let name = e.collection.name.clone();

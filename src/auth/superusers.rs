@@ -104,12 +104,7 @@ pub async fn delete(app: &App, email: &str) -> Result<Outcome, String> {
         return Ok(Outcome::Missing);
     };
     let id = record.get("id").and_then(Value::as_str).unwrap_or_default();
-    let mut conn = app
-        .store()
-        .writer
-        .acquire()
-        .await
-        .map_err(|e| e.to_string())?;
+    let mut conn = app.store().writer.turn().await.map_err(|e| e.to_string())?;
     store::records::delete(&mut conn, &collection, id)
         .await
         .map_err(|e| e.to_string())?;
@@ -129,12 +124,7 @@ async fn insert(app: &App, collection: &Collection, email: &str, pass: &str) -> 
         "updated": now,
     });
     let data = data.as_object().cloned().unwrap_or_default();
-    let mut conn = app
-        .store()
-        .writer
-        .acquire()
-        .await
-        .map_err(|e| e.to_string())?;
+    let mut conn = app.store().writer.turn().await.map_err(|e| e.to_string())?;
     store::records::insert(&mut conn, collection, &data)
         .await
         .map_err(|e| e.to_string())
@@ -154,12 +144,7 @@ async fn set_password(
         "updated": datetime::now(),
     });
     let changes = changes.as_object().cloned().unwrap_or_default();
-    let mut conn = app
-        .store()
-        .writer
-        .acquire()
-        .await
-        .map_err(|e| e.to_string())?;
+    let mut conn = app.store().writer.turn().await.map_err(|e| e.to_string())?;
     store::records::update(&mut conn, collection, id, &changes)
         .await
         .map_err(|e| e.to_string())

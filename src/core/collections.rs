@@ -3,6 +3,7 @@
 //! any step leaves the database as it was; the cache is reloaded after the commit.
 
 use serde_json::{Map, Value};
+use sqlx::Connection;
 
 use crate::app::App;
 use crate::core::collection::{Collection, CollectionType};
@@ -192,7 +193,8 @@ pub async fn truncate(app: &App, collection: &Collection) -> Result<(), Collecti
         let message = "Failed to truncate collection (most likely due to required cascade delete record references).";
         return Err(CollectionError::Refused(message.into()));
     }
-    let mut tx = app.store().writer.begin().await?;
+    let mut turn = app.store().writer.turn().await?;
+    let mut tx = turn.begin().await?;
     store::schema::truncate(&mut tx, collection).await?;
     tx.commit().await?;
     remove_files(app, collection);
@@ -421,7 +423,8 @@ fn referencing<'a>(
 }
 
 async fn apply(app: &App, changes: Vec<Change>) -> Result<(), CollectionError> {
-    let mut tx = app.store().writer.begin().await?;
+    let mut turn = app.store().writer.turn().await?;
+    let mut tx = turn.begin().await?;
     for change in &changes {
         match change {
             Change::Create(c) => {

@@ -18,7 +18,7 @@ use crate::error::{FieldErrors, field_error};
 use crate::filter::sql::SqlExpr;
 use crate::hooks::{Action, BoxFuture, HookResult, RecordEvent};
 use crate::store::{self, Change, Committed, Db, DbHandle};
-use sqlx::SqliteConnection;
+use sqlx::{Connection, SqliteConnection};
 
 #[derive(Debug)]
 pub enum RecordError {
@@ -217,7 +217,7 @@ fn insert_action(e: &mut RecordEvent) -> BoxFuture<'_, HookResult> {
     Box::pin(async move {
         let collection = &e.collection;
         let result = match e.db.db(e.app.store()) {
-            Db::Shared(store) => match store.writer.acquire().await {
+            Db::Shared(store) => match store.writer.turn().await {
                 Ok(mut conn) => store::records::insert(&mut conn, collection, &e.record).await,
                 Err(err) => Err(err),
             },
@@ -278,13 +278,15 @@ fn save_action(e: &mut RecordEvent) -> BoxFuture<'_, HookResult> {
     Box::pin(async move {
         let (collection, record, id) = (&e.collection, &e.record, e.id.clone());
         let result = match e.db.db(e.app.store()) {
-            Db::Shared(store) => match store.writer.begin().await {
-                Ok(mut tx) => match save_in(&mut tx, collection, &id, record).await {
-                    Ok(()) => tx.commit().await.map_err(RecordError::Db),
-                    Err(err) => Err(err),
-                },
-                Err(err) => Err(RecordError::Db(err)),
-            },
+            Db::Shared(store) => {
+                async {
+                    let mut turn = store.writer.turn().await?;
+                    let mut tx = turn.begin().await?;
+                    save_in(&mut tx, collection, &id, record).await?;
+                    Ok(tx.commit().await?)
+                }
+                .await
+            }
             Db::Tx(tx) => save_in(&mut **tx.lock().await, collection, &id, record).await,
         };
         keep_failure(e, result)
@@ -364,13 +366,16 @@ fn delete_action(e: &mut RecordEvent) -> BoxFuture<'_, HookResult> {
         let (app, collection, id) = (&e.app, &e.collection, e.id.clone());
         let db = e.db.db(app.store());
         let deleted = match db {
-            Db::Shared(store) => match store.writer.begin().await {
-                Ok(mut tx) => match delete_in(app, &mut tx, collection, &id).await {
-                    Ok(deleted) => tx.commit().await.map(|()| deleted).map_err(RecordError::Db),
-                    Err(err) => Err(err),
-                },
-                Err(err) => Err(RecordError::Db(err)),
-            },
+            Db::Shared(store) => {
+                async {
+                    let mut turn = store.writer.turn().await?;
+                    let mut tx = turn.begin().await?;
+                    let deleted = delete_in(app, &mut tx, collection, &id).await?;
+                    tx.commit().await?;
+                    Ok(deleted)
+                }
+                .await
+            }
             Db::Tx(tx) => delete_in(app, &mut **tx.lock().await, collection, &id).await,
         };
         // The deleted records' files (cascades included) go once the delete is durable.

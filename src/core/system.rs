@@ -2,6 +2,7 @@
 //! ids, fields, rules and indexes, and the bootstrap that creates them once.
 
 use serde_json::json;
+use sqlx::Connection;
 
 use crate::core::collection::{
     Collection, CollectionType, LoadError, auth_system_fields, id_field, system_field,
@@ -21,7 +22,8 @@ pub async fn bootstrap(store: &Store) -> Result<(), sqlx::Error> {
     if count > 0 {
         return Ok(());
     }
-    let mut tx = store.writer.begin().await?;
+    let mut turn = store.writer.turn().await?;
+    let mut tx = turn.begin().await?;
     let definitions =
         definitions().map_err(|_| sqlx::Error::Protocol("invalid system collection".into()))?;
     for mut collection in definitions {

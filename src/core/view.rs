@@ -29,14 +29,16 @@ pub async fn infer_fields(
             "Invalid query - only a single SELECT statement is allowed.",
         ))
     } else {
-        store::schema::view_columns(&store.writer, &query)
-            .await
-            .map_err(|raw| {
-                field_error(
-                    "validation_invalid_view_query",
-                    &format!("Invalid query - {raw}."),
-                )
-            })
+        let columns = match store.writer.turn().await {
+            Ok(mut turn) => store::schema::view_columns(&mut turn, &query).await,
+            Err(err) => Err(err.to_string()),
+        };
+        columns.map_err(|raw| {
+            field_error(
+                "validation_invalid_view_query",
+                &format!("Invalid query - {raw}."),
+            )
+        })
     };
     let columns = columns.map_err(|query_error| {
         let mut errors = FieldErrors::new();

@@ -39,7 +39,7 @@ fn name_of(path: &Path) -> String {
 async fn applied(app: &App) -> Result<Vec<String>, String> {
     let rows: Vec<(String,)> =
         sqlx::query_as("SELECT file FROM `_migrations` ORDER BY applied DESC, file DESC")
-            .fetch_all(&app.store().writer)
+            .fetch_all(&mut *app.store().writer.turn().await.map_err(|e| e.to_string())?)
             .await
             .map_err(|e| e.to_string())?;
     Ok(rows.into_iter().map(|(f,)| f).collect())
@@ -116,7 +116,7 @@ pub async fn up(app: &App, dir: &Path) -> Result<Vec<String>, String> {
         sqlx::query("INSERT INTO `_migrations` (file, applied) VALUES (?, ?)")
             .bind(&name)
             .bind(chrono::Utc::now().timestamp_micros())
-            .execute(&app.store().writer)
+            .execute(&mut *app.store().writer.turn().await.map_err(|e| e.to_string())?)
             .await
             .map_err(|e| e.to_string())?;
         names.push(name);
@@ -143,7 +143,7 @@ pub async fn down(app: &App, dir: &Path, count: usize) -> Result<Vec<String>, St
         let name = name_of(&path);
         sqlx::query("DELETE FROM `_migrations` WHERE file = ?")
             .bind(&name)
-            .execute(&app.store().writer)
+            .execute(&mut *app.store().writer.turn().await.map_err(|e| e.to_string())?)
             .await
             .map_err(|e| e.to_string())?;
         names.push(name);

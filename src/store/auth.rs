@@ -2,7 +2,7 @@
 //! sessions) and `_authOrigins` (login fingerprints), in PocketBase's layout so a `pb_data`
 //! moves between the two. Timestamps are PocketBase's text format, which sorts as time.
 
-use sqlx::{Row, SqliteConnection, SqlitePool};
+use sqlx::{Row, SqliteConnection, SqliteExecutor};
 
 use crate::core::collection::Collection;
 use crate::core::datetime;
@@ -22,7 +22,7 @@ pub struct Otp {
 }
 
 pub async fn otp_insert(
-    pool: &SqlitePool,
+    db: impl SqliteExecutor<'_>,
     id: &str,
     collection_id: &str,
     record_id: &str,
@@ -39,17 +39,17 @@ pub async fn otp_insert(
     .bind(hash)
     .bind(&now)
     .bind(&now)
-    .execute(pool)
+    .execute(db)
     .await
     .map(|_| ())
 }
 
-pub async fn otp_find(pool: &SqlitePool, id: &str) -> Result<Option<Otp>, sqlx::Error> {
+pub async fn otp_find(db: impl SqliteExecutor<'_>, id: &str) -> Result<Option<Otp>, sqlx::Error> {
     let row = sqlx::query(
         "SELECT `id`, `collectionRef`, `recordRef`, `password`, `sentTo`, `created` FROM `_otps` WHERE `id` = ?",
     )
     .bind(id)
-    .fetch_optional(pool)
+    .fetch_optional(db)
     .await?;
     row.map(|r| {
         Ok(Otp {
@@ -64,28 +64,32 @@ pub async fn otp_find(pool: &SqlitePool, id: &str) -> Result<Option<Otp>, sqlx::
     .transpose()
 }
 
-pub async fn otp_set_sent_to(pool: &SqlitePool, id: &str, email: &str) -> Result<(), sqlx::Error> {
+pub async fn otp_set_sent_to(
+    db: impl SqliteExecutor<'_>,
+    id: &str,
+    email: &str,
+) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE `_otps` SET `sentTo` = ?, `updated` = ? WHERE `id` = ?")
         .bind(email)
         .bind(datetime::now())
         .bind(id)
-        .execute(pool)
+        .execute(db)
         .await
         .map(|_| ())
 }
 
 /// Deletes one OTP; the number of rows deleted (0 when another request consumed it first).
-pub async fn otp_delete(pool: &SqlitePool, id: &str) -> Result<u64, sqlx::Error> {
+pub async fn otp_delete(db: impl SqliteExecutor<'_>, id: &str) -> Result<u64, sqlx::Error> {
     sqlx::query("DELETE FROM `_otps` WHERE `id` = ?")
         .bind(id)
-        .execute(pool)
+        .execute(db)
         .await
         .map(|r| r.rows_affected())
 }
 
 /// The record's OTPs created at or after `since`, newest first: (id, sentTo).
 pub async fn otps_live(
-    pool: &SqlitePool,
+    db: impl SqliteExecutor<'_>,
     collection_id: &str,
     record_id: &str,
     since: &str,
@@ -97,7 +101,7 @@ pub async fn otps_live(
     .bind(collection_id)
     .bind(record_id)
     .bind(since)
-    .fetch_all(pool)
+    .fetch_all(db)
     .await?;
     rows.iter()
         .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
@@ -106,7 +110,7 @@ pub async fn otps_live(
 
 /// Deletes the OTPs of one record except `keep` (a new code invalidating older ones).
 pub async fn otps_delete_for_record(
-    pool: &SqlitePool,
+    db: impl SqliteExecutor<'_>,
     collection_id: &str,
     record_id: &str,
     keep: &str,
@@ -115,14 +119,14 @@ pub async fn otps_delete_for_record(
         .bind(collection_id)
         .bind(record_id)
         .bind(keep)
-        .execute(pool)
+        .execute(db)
         .await
         .map(|r| r.rows_affected())
 }
 
 /// Deletes a collection's rows of `table` (`_otps` or `_mfas`) created before `before`.
 pub async fn delete_expired(
-    pool: &SqlitePool,
+    db: impl SqliteExecutor<'_>,
     table: AuthTable,
     collection_id: &str,
     before: &str,
@@ -134,7 +138,7 @@ pub async fn delete_expired(
     sqlx::query(sql.into_query())
         .bind(collection_id)
         .bind(before)
-        .execute(pool)
+        .execute(db)
         .await
         .map(|r| r.rows_affected())
 }
@@ -217,7 +221,7 @@ pub struct Mfa {
 }
 
 pub async fn mfa_insert(
-    pool: &SqlitePool,
+    db: impl SqliteExecutor<'_>,
     id: &str,
     collection_id: &str,
     record_id: &str,
@@ -233,17 +237,17 @@ pub async fn mfa_insert(
     .bind(method)
     .bind(&now)
     .bind(&now)
-    .execute(pool)
+    .execute(db)
     .await
     .map(|_| ())
 }
 
-pub async fn mfa_find(pool: &SqlitePool, id: &str) -> Result<Option<Mfa>, sqlx::Error> {
+pub async fn mfa_find(db: impl SqliteExecutor<'_>, id: &str) -> Result<Option<Mfa>, sqlx::Error> {
     let row = sqlx::query(
         "SELECT `id`, `collectionRef`, `recordRef`, `method`, `created` FROM `_mfas` WHERE `id` = ?",
     )
     .bind(id)
-    .fetch_optional(pool)
+    .fetch_optional(db)
     .await?;
     row.map(|r| {
         Ok(Mfa {
@@ -257,17 +261,17 @@ pub async fn mfa_find(pool: &SqlitePool, id: &str) -> Result<Option<Mfa>, sqlx::
     .transpose()
 }
 
-pub async fn mfa_delete(pool: &SqlitePool, id: &str) -> Result<u64, sqlx::Error> {
+pub async fn mfa_delete(db: impl SqliteExecutor<'_>, id: &str) -> Result<u64, sqlx::Error> {
     sqlx::query("DELETE FROM `_mfas` WHERE `id` = ?")
         .bind(id)
-        .execute(pool)
+        .execute(db)
         .await
         .map(|r| r.rows_affected())
 }
 
 /// The record's login fingerprints, most recently used first: (id, fingerprint).
 pub async fn origins(
-    pool: &SqlitePool,
+    db: impl SqliteExecutor<'_>,
     collection_id: &str,
     record_id: &str,
 ) -> Result<Vec<(String, String)>, sqlx::Error> {
@@ -277,7 +281,7 @@ pub async fn origins(
     )
     .bind(collection_id)
     .bind(record_id)
-    .fetch_all(pool)
+    .fetch_all(db)
     .await?;
     rows.iter()
         .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
@@ -286,7 +290,7 @@ pub async fn origins(
 
 /// Inserts a fingerprint, or marks an existing one as just used.
 pub async fn origin_upsert(
-    pool: &SqlitePool,
+    db: impl SqliteExecutor<'_>,
     id: &str,
     collection_id: &str,
     record_id: &str,
@@ -303,15 +307,15 @@ pub async fn origin_upsert(
     .bind(fingerprint)
     .bind(&now)
     .bind(&now)
-    .execute(pool)
+    .execute(db)
     .await
     .map(|_| ())
 }
 
-pub async fn origin_delete(pool: &SqlitePool, id: &str) -> Result<(), sqlx::Error> {
+pub async fn origin_delete(db: impl SqliteExecutor<'_>, id: &str) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM `_authOrigins` WHERE `id` = ?")
         .bind(id)
-        .execute(pool)
+        .execute(db)
         .await
         .map(|_| ())
 }

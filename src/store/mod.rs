@@ -14,24 +14,25 @@ pub mod records;
 pub mod schema;
 pub mod sql;
 
+use std::ops::{Deref, DerefMut};
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
+use serde_json::{Map, Value};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use std::sync::Arc;
-
-use serde_json::{Map, Value};
-use sqlx::{Sqlite, Transaction};
+use sqlx::{Connection, SqliteConnection};
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::core::collection::Collection;
 
 /// The open database: `writer` for every statement that changes data, `reader` for the rest.
 #[derive(Clone, Debug)]
 pub struct Store {
-    pub writer: SqlitePool,
+    pub writer: Writer,
     pub reader: SqlitePool,
     /// Synchronous read-only connections for the hot read paths (see `read`).
     pub read: std::sync::Arc<read::Readers>,
@@ -85,10 +86,72 @@ pub enum Change {
     Delete,
 }
 
-/// A write transaction held across several operations. It owns the (single) writer
-/// connection until it is committed or dropped (dropping rolls back).
+/// How long a write waits for its turn before failing (sqlx's pool default, kept).
+const WRITE_WAIT: Duration = Duration::from_secs(30);
+
+/// The one connection that writes. Writes take it in turn, as from a pool of one, but
+/// without the liveness ping sqlx's pool sends on every release: a second round trip to
+/// the connection's thread on each write, while every other writer waited.
+#[derive(Clone, Debug)]
+pub struct Writer {
+    conn: Arc<Mutex<Option<SqliteConnection>>>,
+}
+
+/// A write turn: the writer connection, for as long as this is held.
+pub struct WriteTurn(Option<OwnedMutexGuard<Option<SqliteConnection>>>);
+
+impl Writer {
+    fn new(conn: SqliteConnection) -> Writer {
+        Writer {
+            conn: Arc::new(Mutex::new(Some(conn))),
+        }
+    }
+
+    /// Waits for the connection (at most `WRITE_WAIT`, then `PoolTimedOut`).
+    pub async fn turn(&self) -> Result<WriteTurn, sqlx::Error> {
+        let guard = tokio::time::timeout(WRITE_WAIT, Arc::clone(&self.conn).lock_owned())
+            .await
+            .map_err(|_| sqlx::Error::PoolTimedOut)?;
+        if guard.is_none() {
+            return Err(sqlx::Error::PoolClosed);
+        }
+        Ok(WriteTurn(Some(guard)))
+    }
+
+    /// Closes the connection once the writes before finish; later turns fail.
+    async fn close(&self) {
+        if let Some(conn) = self.conn.lock().await.take() {
+            let _ = conn.close().await;
+        }
+    }
+}
+
+impl Deref for WriteTurn {
+    type Target = SqliteConnection;
+    fn deref(&self) -> &SqliteConnection {
+        self.0
+            .as_deref()
+            .and_then(Option::as_ref)
+            .expect("a turn holds an open connection until dropped")
+    }
+}
+
+impl DerefMut for WriteTurn {
+    fn deref_mut(&mut self) -> &mut SqliteConnection {
+        self.0
+            .as_deref_mut()
+            .and_then(Option::as_mut)
+            .expect("a turn holds an open connection until dropped")
+    }
+}
+
+/// A write transaction held across several operations. It keeps the writer's turn until it
+/// is committed or dropped (dropping rolls back before the next writer gets its turn).
 pub struct Tx {
-    tx: tokio::sync::Mutex<Transaction<'static, Sqlite>>,
+    conn: Mutex<WriteTurn>,
+    finished: bool,
+    /// Where a dropped transaction's rollback runs (a drop may happen on a JS worker).
+    runtime: tokio::runtime::Handle,
     committed: std::sync::Mutex<Vec<Committed>>,
     /// Files outside the database that follow the transaction's fate.
     files: crate::core::files::storage::Pending,
@@ -96,16 +159,22 @@ pub struct Tx {
 
 impl Tx {
     pub async fn begin(store: &Store) -> Result<Arc<Tx>, sqlx::Error> {
+        let runtime = tokio::runtime::Handle::try_current()
+            .map_err(|e| sqlx::Error::Protocol(format!("no runtime for a transaction: {e}")))?;
+        let mut turn = store.writer.turn().await?;
+        sqlx::query("BEGIN").execute(&mut *turn).await?;
         Ok(Arc::new(Tx {
-            tx: tokio::sync::Mutex::new(store.writer.begin().await?),
+            conn: Mutex::new(turn),
+            finished: false,
+            runtime,
             committed: std::sync::Mutex::new(Vec::new()),
             files: Default::default(),
         }))
     }
 
     /// The transaction's connection, for one operation at a time.
-    pub async fn lock(&self) -> tokio::sync::MutexGuard<'_, Transaction<'static, Sqlite>> {
-        self.tx.lock().await
+    pub async fn lock(&self) -> tokio::sync::MutexGuard<'_, WriteTurn> {
+        self.conn.lock().await
     }
 
     /// Remembers a change for after the commit.
@@ -124,11 +193,32 @@ impl Tx {
 
     /// Commits; the changes made, in order. Fails if a handle is still held elsewhere.
     pub async fn commit(tx: Arc<Tx>) -> Result<Vec<Committed>, sqlx::Error> {
-        let tx = Arc::try_unwrap(tx)
+        let mut tx = Arc::try_unwrap(tx)
             .map_err(|_| sqlx::Error::Protocol("transaction still in use".into()))?;
-        tx.tx.into_inner().commit().await?;
-        tx.files.committed();
-        Ok(tx.committed.into_inner().unwrap_or_else(|p| p.into_inner()))
+        sqlx::query("COMMIT")
+            .execute(&mut **tx.conn.get_mut())
+            .await?;
+        tx.finished = true;
+        std::mem::take(&mut tx.files).committed();
+        let committed = tx.committed.get_mut().unwrap_or_else(|p| p.into_inner());
+        Ok(std::mem::take(committed))
+    }
+}
+
+impl Drop for Tx {
+    /// Rolls back an unfinished transaction; the turn passes on only after the rollback.
+    fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
+        if let Some(guard) = self.conn.get_mut().0.take() {
+            self.runtime.spawn(async move {
+                let mut turn = WriteTurn(Some(guard));
+                if let Err(err) = sqlx::query("ROLLBACK").execute(&mut *turn).await {
+                    tracing::error!("rolling back a dropped transaction: {err}");
+                }
+            });
+        }
     }
 }
 
@@ -161,19 +251,15 @@ impl Store {
             .pragma("temp_store", "MEMORY")
             .pragma("cache_size", "-32000")
             .pragma("journal_size_limit", "200000000");
-        // No liveness ping before each use: a local SQLite connection does not drop, and the
-        // ping was a second round trip to sqlx's connection thread on every write.
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .test_before_acquire(false)
-            .connect_with(options.clone())
-            .await?;
+        let mut writer = SqliteConnection::connect_with(&options).await?;
         sqlx::migrate!()
-            .run(&writer)
+            .run(&mut writer)
             .await
             .map_err(|e| sqlx::Error::Migrate(Box::new(e)))?;
         let readers =
             std::thread::available_parallelism().map_or(4, |n| (n.get() * 2).max(4)) as u32;
+        // No liveness ping before each use: a local SQLite connection does not drop (the pool
+        // still pings on release; the hot reads use `read` instead).
         let reader = SqlitePoolOptions::new()
             .max_connections(readers)
             .test_before_acquire(false)
@@ -181,7 +267,7 @@ impl Store {
             .await?;
         let read = std::sync::Arc::new(read::Readers::new(dir.join("data.db")));
         let store = Store {
-            writer,
+            writer: Writer::new(writer),
             reader,
             read,
         };
@@ -191,17 +277,18 @@ impl Store {
 
     async fn record_pocketbase_history(&self) -> Result<(), sqlx::Error> {
         let applied = chrono::Utc::now().timestamp_micros();
+        let mut turn = self.writer.turn().await?;
         for file in POCKETBASE_MIGRATIONS {
             sqlx::query("INSERT OR IGNORE INTO `_migrations` (file, applied) VALUES (?, ?)")
                 .bind(file)
                 .bind(applied)
-                .execute(&self.writer)
+                .execute(&mut *turn)
                 .await?;
         }
         Ok(())
     }
 
-    /// Closes both pools, checkpointing the WAL.
+    /// Closes every connection, checkpointing the WAL.
     pub async fn close(&self) {
         self.read.close();
         self.reader.close().await;

@@ -1,17 +1,17 @@
 //! `_params`: PocketBase's key/value table (settings live under id `settings`).
 
 use serde_json::Value;
-use sqlx::SqlitePool;
+use sqlx::SqliteExecutor;
 
 use crate::core::datetime;
 
 /// The JSON value stored under `id`, if any (unparseable content counts as missing).
-pub async fn get(pool: &SqlitePool, id: &str) -> Result<Option<Value>, sqlx::Error> {
+pub async fn get(db: impl SqliteExecutor<'_>, id: &str) -> Result<Option<Value>, sqlx::Error> {
     // PocketBase stores the value as a BLOB; TEXT (a hand-edited row) reads the same way.
     let bytes: Option<Option<Vec<u8>>> =
         sqlx::query_scalar("SELECT value FROM `_params` WHERE id = ?")
             .bind(id)
-            .fetch_optional(pool)
+            .fetch_optional(db)
             .await?;
     Ok(bytes
         .flatten()
@@ -19,7 +19,7 @@ pub async fn get(pool: &SqlitePool, id: &str) -> Result<Option<Value>, sqlx::Err
 }
 
 /// Stores `value` under `id` as a BLOB (as PocketBase does), keeping the row's `created`.
-pub async fn set(pool: &SqlitePool, id: &str, value: &Value) -> Result<(), sqlx::Error> {
+pub async fn set(db: impl SqliteExecutor<'_>, id: &str, value: &Value) -> Result<(), sqlx::Error> {
     let now = datetime::now();
     sqlx::query(
         "INSERT INTO `_params` (id, value, created, updated) VALUES (?, ?, ?, ?) \
@@ -29,7 +29,7 @@ pub async fn set(pool: &SqlitePool, id: &str, value: &Value) -> Result<(), sqlx:
     .bind(value.to_string().into_bytes())
     .bind(&now)
     .bind(&now)
-    .execute(pool)
+    .execute(db)
     .await
     .map(|_| ())
 }

@@ -228,8 +228,13 @@ async fn rebuild_column(
 
 /// The column names a view query yields, found by creating it as a temporary view in a
 /// transaction that is rolled back. `Err` carries SQLite's message.
-pub async fn view_columns(pool: &sqlx::SqlitePool, query: &str) -> Result<Vec<String>, String> {
-    let mut tx = pool.begin().await.map_err(|e| e.to_string())?;
+pub async fn view_columns(
+    conn: &mut sqlx::SqliteConnection,
+    query: &str,
+) -> Result<Vec<String>, String> {
+    let mut tx = sqlx::Connection::begin(conn)
+        .await
+        .map_err(|e| e.to_string())?;
     let probe = format!("CREATE TEMP VIEW `_satchel_view_probe` AS SELECT * FROM ({query})");
     let created = exec(&mut tx, probe).await;
     let columns = match created {
