@@ -20,12 +20,13 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_intrusive::sync::{SharedSemaphore, SharedSemaphoreReleaser};
 use serde_json::{Map, Value};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::{Connection, SqliteConnection};
-use tokio::sync::{Mutex, OwnedMutexGuard};
+use tokio::sync::Mutex;
 
 use crate::core::collection::Collection;
 
@@ -91,37 +92,75 @@ const WRITE_WAIT: Duration = Duration::from_secs(30);
 
 /// The one connection that writes. Writes take it in turn, as from a pool of one, but
 /// without the liveness ping sqlx's pool sends on every release: a second round trip to
-/// the connection's thread on each write, while every other writer waited.
+/// the connection's thread on each write, while every other writer waited. The gate is
+/// not fair: a writer that is already running takes a free turn before a queued one is
+/// woken, which keeps the connection busy (a fair hand-over measured ~10% fewer writes).
 #[derive(Clone, Debug)]
 pub struct Writer {
-    conn: Arc<Mutex<Option<SqliteConnection>>>,
+    gate: SharedSemaphore,
+    slot: Arc<std::sync::Mutex<Option<SqliteConnection>>>,
 }
 
 /// A write turn: the writer connection, for as long as this is held.
-pub struct WriteTurn(Option<OwnedMutexGuard<Option<SqliteConnection>>>);
+pub struct WriteTurn {
+    conn: Option<SqliteConnection>,
+    slot: Arc<std::sync::Mutex<Option<SqliteConnection>>>,
+    /// Released after `Drop` has put the connection back.
+    permit: Option<SharedSemaphoreReleaser>,
+}
 
 impl Writer {
     fn new(conn: SqliteConnection) -> Writer {
         Writer {
-            conn: Arc::new(Mutex::new(Some(conn))),
+            gate: SharedSemaphore::new(false, 1),
+            slot: Arc::new(std::sync::Mutex::new(Some(conn))),
         }
     }
 
     /// Waits for the connection (at most `WRITE_WAIT`, then `PoolTimedOut`).
     pub async fn turn(&self) -> Result<WriteTurn, sqlx::Error> {
-        let guard = tokio::time::timeout(WRITE_WAIT, Arc::clone(&self.conn).lock_owned())
-            .await
-            .map_err(|_| sqlx::Error::PoolTimedOut)?;
-        if guard.is_none() {
-            return Err(sqlx::Error::PoolClosed);
+        let permit = match self.gate.try_acquire(1) {
+            Some(permit) => permit,
+            None => tokio::time::timeout(WRITE_WAIT, self.gate.acquire(1))
+                .await
+                .map_err(|_| sqlx::Error::PoolTimedOut)?,
+        };
+        let conn = self.slot.lock().unwrap_or_else(|p| p.into_inner()).take();
+        match conn {
+            Some(conn) => Ok(WriteTurn {
+                conn: Some(conn),
+                slot: Arc::clone(&self.slot),
+                permit: Some(permit),
+            }),
+            None => Err(sqlx::Error::PoolClosed),
         }
-        Ok(WriteTurn(Some(guard)))
     }
 
     /// Closes the connection once the writes before finish; later turns fail.
     async fn close(&self) {
-        if let Some(conn) = self.conn.lock().await.take() {
+        if let Ok(mut turn) = self.turn().await
+            && let Some(conn) = turn.conn.take()
+        {
             let _ = conn.close().await;
+        }
+    }
+}
+
+impl WriteTurn {
+    /// Moves the turn out (for a rollback elsewhere), leaving an empty one behind.
+    fn take(&mut self) -> WriteTurn {
+        WriteTurn {
+            conn: self.conn.take(),
+            slot: Arc::clone(&self.slot),
+            permit: self.permit.take(),
+        }
+    }
+}
+
+impl Drop for WriteTurn {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            *self.slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(conn);
         }
     }
 }
@@ -129,19 +168,17 @@ impl Writer {
 impl Deref for WriteTurn {
     type Target = SqliteConnection;
     fn deref(&self) -> &SqliteConnection {
-        self.0
-            .as_deref()
-            .and_then(Option::as_ref)
-            .expect("a turn holds an open connection until dropped")
+        self.conn
+            .as_ref()
+            .expect("a turn holds the connection until dropped")
     }
 }
 
 impl DerefMut for WriteTurn {
     fn deref_mut(&mut self) -> &mut SqliteConnection {
-        self.0
-            .as_deref_mut()
-            .and_then(Option::as_mut)
-            .expect("a turn holds an open connection until dropped")
+        self.conn
+            .as_mut()
+            .expect("a turn holds the connection until dropped")
     }
 }
 
@@ -211,9 +248,9 @@ impl Drop for Tx {
         if self.finished {
             return;
         }
-        if let Some(guard) = self.conn.get_mut().0.take() {
+        let mut turn = self.conn.get_mut().take();
+        if turn.conn.is_some() {
             self.runtime.spawn(async move {
-                let mut turn = WriteTurn(Some(guard));
                 if let Err(err) = sqlx::query("ROLLBACK").execute(&mut *turn).await {
                     tracing::error!("rolling back a dropped transaction: {err}");
                 }
