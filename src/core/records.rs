@@ -218,7 +218,7 @@ fn insert_action(e: &mut RecordEvent) -> BoxFuture<'_, HookResult> {
         let collection = &e.collection;
         let result = match e.db.db(e.app.store()) {
             Db::Shared(store) => match store.writer.turn().await {
-                Ok(mut conn) => store::records::insert(&mut conn, collection, &e.record).await,
+                Ok(turn) => store::records::insert_now(turn.sync(), collection, &e.record),
                 Err(err) => Err(err),
             },
             Db::Tx(tx) => {

@@ -1,6 +1,7 @@
-//! Storage: `pb_data/data.db` through sqlx, with PocketBase's pragmas, one writer
-//! connection (every write is serialized in-process) and a pool of read-only readers, plus
-//! synchronous read-only connections for the hot read paths (`read`).
+//! Storage: `pb_data/data.db` with PocketBase's pragmas. One writer, taken in turn (every
+//! write is serialized in-process), with a sqlx connection and a synchronous one for the
+//! single-statement record writes; a sqlx pool of read-only readers, and synchronous
+//! read-only connections for the hot read paths (`read`, `sync`).
 //!
 //! This module tree is the only place that writes SQL text: `sql` audits every dynamic
 //! string, `schema` turns collection changes into DDL, `collections` and `records` hold
@@ -13,6 +14,7 @@ pub mod read;
 pub mod records;
 pub mod schema;
 pub mod sql;
+pub mod sync;
 
 use std::ops::{Deref, DerefMut};
 use std::path::Path;
@@ -90,30 +92,40 @@ pub enum Change {
 /// How long a write waits for its turn before failing (sqlx's pool default, kept).
 const WRITE_WAIT: Duration = Duration::from_secs(30);
 
-/// The one connection that writes. Writes take it in turn, as from a pool of one, but
-/// without the liveness ping sqlx's pool sends on every release: a second round trip to
-/// the connection's thread on each write, while every other writer waited. The gate is
-/// not fair: a writer that is already running takes a free turn before a queued one is
-/// woken, which keeps the connection busy (a fair hand-over measured ~10% fewer writes).
+/// The writer: every write takes its turn, as from a pool of one, but without the
+/// liveness ping sqlx's pool sends on every release (a second round trip to the
+/// connection's thread on each write, while every other writer waited). The gate is not
+/// fair: a writer that is already running takes a free turn before a queued one is woken,
+/// which keeps the writer busy (a fair hand-over measured ~10% fewer writes).
+///
+/// A turn holds two connections to the database, used one at a time: sqlx's (on its own
+/// thread; transactions, DDL, everything async) and a synchronous rusqlite one for the
+/// single-statement record writes, which then cost no thread hop (see `sync`).
 #[derive(Clone, Debug)]
 pub struct Writer {
     gate: SharedSemaphore,
-    slot: Arc<std::sync::Mutex<Option<SqliteConnection>>>,
+    slot: Arc<std::sync::Mutex<Option<Conns>>>,
 }
 
-/// A write turn: the writer connection, for as long as this is held.
+#[derive(Debug)]
+struct Conns {
+    sqlx: SqliteConnection,
+    sync: rusqlite::Connection,
+}
+
+/// A write turn: the writer's connections, for as long as this is held.
 pub struct WriteTurn {
-    conn: Option<SqliteConnection>,
-    slot: Arc<std::sync::Mutex<Option<SqliteConnection>>>,
-    /// Released after `Drop` has put the connection back.
+    conns: Option<Conns>,
+    slot: Arc<std::sync::Mutex<Option<Conns>>>,
+    /// Released after `Drop` has put the connections back.
     permit: Option<SharedSemaphoreReleaser>,
 }
 
 impl Writer {
-    fn new(conn: SqliteConnection) -> Writer {
+    fn new(sqlx: SqliteConnection, sync: rusqlite::Connection) -> Writer {
         Writer {
             gate: SharedSemaphore::new(false, 1),
-            slot: Arc::new(std::sync::Mutex::new(Some(conn))),
+            slot: Arc::new(std::sync::Mutex::new(Some(Conns { sqlx, sync }))),
         }
     }
 
@@ -125,10 +137,10 @@ impl Writer {
                 .await
                 .map_err(|_| sqlx::Error::PoolTimedOut)?,
         };
-        let conn = self.slot.lock().unwrap_or_else(|p| p.into_inner()).take();
-        match conn {
-            Some(conn) => Ok(WriteTurn {
-                conn: Some(conn),
+        let conns = self.slot.lock().unwrap_or_else(|p| p.into_inner()).take();
+        match conns {
+            Some(conns) => Ok(WriteTurn {
+                conns: Some(conns),
                 slot: Arc::clone(&self.slot),
                 permit: Some(permit),
             }),
@@ -139,18 +151,30 @@ impl Writer {
     /// Closes the connection once the writes before finish; later turns fail.
     async fn close(&self) {
         if let Ok(mut turn) = self.turn().await
-            && let Some(conn) = turn.conn.take()
+            && let Some(Conns { sqlx, sync }) = turn.conns.take()
         {
-            let _ = conn.close().await;
+            drop(sync);
+            let _ = sqlx.close().await;
         }
     }
 }
 
 impl WriteTurn {
+    /// The synchronous connection (no statement may be pending on the sqlx one).
+    pub fn sync(&self) -> &rusqlite::Connection {
+        &self.conns().sync
+    }
+
+    fn conns(&self) -> &Conns {
+        self.conns
+            .as_ref()
+            .expect("a turn holds the connections until dropped")
+    }
+
     /// Moves the turn out (for a rollback elsewhere), leaving an empty one behind.
     fn take(&mut self) -> WriteTurn {
         WriteTurn {
-            conn: self.conn.take(),
+            conns: self.conns.take(),
             slot: Arc::clone(&self.slot),
             permit: self.permit.take(),
         }
@@ -159,8 +183,8 @@ impl WriteTurn {
 
 impl Drop for WriteTurn {
     fn drop(&mut self) {
-        if let Some(conn) = self.conn.take() {
-            *self.slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(conn);
+        if let Some(conns) = self.conns.take() {
+            *self.slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(conns);
         }
     }
 }
@@ -168,17 +192,17 @@ impl Drop for WriteTurn {
 impl Deref for WriteTurn {
     type Target = SqliteConnection;
     fn deref(&self) -> &SqliteConnection {
-        self.conn
-            .as_ref()
-            .expect("a turn holds the connection until dropped")
+        &self.conns().sqlx
     }
 }
 
 impl DerefMut for WriteTurn {
     fn deref_mut(&mut self) -> &mut SqliteConnection {
-        self.conn
+        &mut self
+            .conns
             .as_mut()
-            .expect("a turn holds the connection until dropped")
+            .expect("a turn holds the connections until dropped")
+            .sqlx
     }
 }
 
@@ -249,7 +273,7 @@ impl Drop for Tx {
             return;
         }
         let mut turn = self.conn.get_mut().take();
-        if turn.conn.is_some() {
+        if turn.conns.is_some() {
             self.runtime.spawn(async move {
                 if let Err(err) = sqlx::query("ROLLBACK").execute(&mut *turn).await {
                     tracing::error!("rolling back a dropped transaction: {err}");
@@ -293,6 +317,7 @@ impl Store {
             .run(&mut writer)
             .await
             .map_err(|e| sqlx::Error::Migrate(Box::new(e)))?;
+        let sync_writer = sync::open(&dir.join("data.db"), false).map_err(sync::to_sqlx)?;
         let readers =
             std::thread::available_parallelism().map_or(4, |n| (n.get() * 2).max(4)) as u32;
         // No liveness ping before each use: a local SQLite connection does not drop (the pool
@@ -304,7 +329,7 @@ impl Store {
             .await?;
         let read = std::sync::Arc::new(read::Readers::new(dir.join("data.db")));
         let store = Store {
-            writer: Writer::new(writer),
+            writer: Writer::new(writer, sync_writer),
             reader,
             read,
         };

@@ -10,12 +10,11 @@
 
 use std::path::PathBuf;
 use std::sync::Mutex;
-use std::time::Duration;
 
-use rusqlite::config::DbConfig;
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::Connection;
 
 use crate::filter::sql::Param;
+use crate::store::sync;
 
 /// Idle read-only connections to `data.db`, opened on demand.
 #[derive(Debug)]
@@ -40,9 +39,9 @@ impl Readers {
         let idle = self.idle.lock().map(|mut idle| idle.pop()).unwrap_or(None);
         let conn = match idle {
             Some(conn) => conn,
-            None => self.open().map_err(to_sqlx)?,
+            None => self.open().map_err(sync::to_sqlx)?,
         };
-        let result = f(&conn).map_err(to_sqlx);
+        let result = f(&conn).map_err(sync::to_sqlx);
         if let Ok(mut idle) = self.idle.lock() {
             idle.push(conn);
         }
@@ -58,19 +57,7 @@ impl Readers {
     }
 
     fn open(&self) -> rusqlite::Result<Connection> {
-        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX
-            | OpenFlags::SQLITE_OPEN_URI;
-        let conn = Connection::open_with_flags(&self.path, flags)?;
-        conn.busy_timeout(Duration::from_secs(10))?;
-        conn.pragma_update(None, "cache_size", -32000)?;
-        conn.pragma_update(None, "temp_store", "MEMORY")?;
-        // The query planner stability guarantee: plans never depend on bound values. Without
-        // it SQLite re-prepares a cached statement whenever a value it looked at while
-        // planning changes (every `LIKE ?` pattern), which cost ~10% of a filtered list.
-        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
-        conn.set_prepared_statement_cache_capacity(128);
-        Ok(conn)
+        sync::open(&self.path, true)
     }
 }
 
@@ -85,8 +72,4 @@ pub fn values(params: &[Param]) -> Vec<rusqlite::types::Value> {
             Param::Text(t) => rusqlite::types::Value::Text(t.clone()),
         })
         .collect()
-}
-
-fn to_sqlx(err: rusqlite::Error) -> sqlx::Error {
-    sqlx::Error::Protocol(format!("sqlite read: {err}"))
 }

@@ -2,8 +2,9 @@
 //! per row (no per-column decoding), shaped into typed values by `core::record`. Filters
 //! arrive as `SqlExpr`s from the filter module, written against the row alias `_r`.
 //!
-//! The hot reads (`find_*`, `page*`) run on the synchronous `read::Readers`; writes and the
-//! rest go through sqlx (the writer, or the async reader pool).
+//! The hot reads (`find_*`, `page*`) run on the synchronous `read::Readers`, and a create
+//! outside a transaction on the writer's synchronous connection (`insert_now`); the rest
+//! goes through sqlx (the writer, or the async reader pool).
 
 use serde_json::{Map, Value};
 use sqlx::sqlite::{SqliteArguments, SqliteRow};
@@ -16,6 +17,7 @@ use crate::filter::sql::{Param, SqlExpr};
 use crate::store::Db;
 use crate::store::read::{self, Readers};
 use crate::store::sql::{Sql, quote};
+use crate::store::sync;
 
 /// The alias filter expressions use for the row being filtered.
 pub const ROW_ALIAS: &str = "_r";
@@ -456,18 +458,38 @@ pub async fn insert(
     collection: &Collection,
     data: &Map<String, Value>,
 ) -> Result<(), sqlx::Error> {
-    let names: Vec<String> = collection.fields.iter().map(|f| quote(&f.name)).collect();
-    let marks = vec!["?"; names.len()].join(", ");
-    let sql = Sql::trusted(format!(
-        "INSERT INTO {} ({}) VALUES ({marks})",
-        quote(&collection.name),
-        names.join(", ")
-    ));
-    let mut query = sqlx::query(sql.into_query());
+    let mut query = sqlx::query(insert_sql(collection).into_query());
     for field in &collection.fields {
         query = record::bind_value(query, field, data.get(&field.name));
     }
     query.execute(conn).await.map(|_| ())
+}
+
+/// [`insert`] on the writer's synchronous connection (outside transactions: one statement,
+/// no hop to sqlx's thread).
+pub fn insert_now(
+    conn: &rusqlite::Connection,
+    collection: &Collection,
+    data: &Map<String, Value>,
+) -> Result<(), sqlx::Error> {
+    let values = collection
+        .fields
+        .iter()
+        .map(|field| record::column_value(field, data.get(&field.name)));
+    conn.prepare_cached(insert_sql(collection).as_str())
+        .and_then(|mut statement| statement.execute(rusqlite::params_from_iter(values)))
+        .map(|_| ())
+        .map_err(sync::to_sqlx)
+}
+
+fn insert_sql(collection: &Collection) -> Sql {
+    let names: Vec<String> = collection.fields.iter().map(|f| quote(&f.name)).collect();
+    let marks = vec!["?"; names.len()].join(", ");
+    Sql::trusted(format!(
+        "INSERT INTO {} ({}) VALUES ({marks})",
+        quote(&collection.name),
+        names.join(", ")
+    ))
 }
 
 /// Updates the given columns of the record with `id`.

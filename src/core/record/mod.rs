@@ -10,6 +10,7 @@ pub mod validate;
 
 use std::collections::BTreeMap;
 
+use rusqlite::types::Value as Column;
 use serde_json::{Map, Value, json};
 use sqlx::Sqlite;
 use sqlx::query::Query;
@@ -58,24 +59,35 @@ fn typed_value(field: &Field, value: Value) -> Value {
     }
 }
 
-/// Binds one typed value for its field's column (JSON columns get JSON text).
+/// The column value stored for one typed value of `field` (JSON columns get JSON text).
+pub fn column_value(field: &Field, value: Option<&Value>) -> Column {
+    let value = value.unwrap_or(&Value::Null);
+    match &field.options {
+        FieldOptions::Bool => Column::Integer(i64::from(value.as_bool().unwrap_or(false))),
+        FieldOptions::Number { .. } => Column::Real(value.as_f64().unwrap_or(0.0)),
+        FieldOptions::Json { .. } if value.is_null() => Column::Null,
+        FieldOptions::Json { .. } | FieldOptions::GeoPoint => Column::Text(value.to_string()),
+        _ if field.is_multiple() => Column::Text(if value.is_array() {
+            value.to_string()
+        } else {
+            "[]".into()
+        }),
+        _ => Column::Text(value.as_str().unwrap_or_default().to_string()),
+    }
+}
+
+/// Binds one typed value for its field's column (see `column_value`).
 pub fn bind_value<'q>(
     query: Query<'q, Sqlite, SqliteArguments>,
     field: &Field,
     value: Option<&Value>,
 ) -> Query<'q, Sqlite, SqliteArguments> {
-    let value = value.cloned().unwrap_or(Value::Null);
-    match &field.options {
-        FieldOptions::Bool => query.bind(value.as_bool().unwrap_or(false)),
-        FieldOptions::Number { .. } => query.bind(value.as_f64().unwrap_or(0.0)),
-        FieldOptions::Json { .. } => query.bind((!value.is_null()).then(|| value.to_string())),
-        FieldOptions::GeoPoint => query.bind(value.to_string()),
-        _ if field.is_multiple() => query.bind(if value.is_array() {
-            value.to_string()
-        } else {
-            "[]".into()
-        }),
-        _ => query.bind(value.as_str().unwrap_or_default().to_string()),
+    match column_value(field, value) {
+        Column::Null => query.bind(None::<String>),
+        Column::Integer(i) => query.bind(i),
+        Column::Real(f) => query.bind(f),
+        Column::Text(text) => query.bind(text),
+        Column::Blob(bytes) => query.bind(bytes),
     }
 }
 
