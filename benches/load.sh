@@ -8,6 +8,7 @@
 #   filter  GET /api/collections/posts/records?filter=(views>500 && title~'post')&sort=-views
 #   health  GET /api/health
 #   jsroute GET /api/bench/hello/{name}, a `routerAdd` route answering JSON
+#   create  POST /api/collections/plain/records, no hooks
 #   jscreate POST /api/collections/notes/records, with a JS `onRecordCreateRequest` setting a field
 # and prints req/s, p99 latency, requests per CPU-second of the server process (wrk shares the
 # machine's cores, so req/s is capped by the machine; CPU per request is what each server
@@ -71,8 +72,9 @@ call("POST", "/api/collections", {"name": "posts", "listRule": "", "viewRule": "
     {"name": "title", "type": "text"}, {"name": "body", "type": "editor"}, {"name": "views", "type": "number"},
     {"name": "published", "type": "bool"}, {"name": "tags", "type": "select", "values": ["a", "b", "c"], "maxSelect": 3},
     {"name": "created", "type": "autodate", "onCreate": True}]}, token)
-call("POST", "/api/collections", {"name": "notes", "createRule": "", "fields": [
-    {"name": "title", "type": "text"}, {"name": "source", "type": "text"}]}, token)
+for name in ("notes", "plain"):
+    call("POST", "/api/collections", {"name": name, "createRule": "", "fields": [
+        {"name": "title", "type": "text"}, {"name": "source", "type": "text"}]}, token)
 first = None
 for i in range(1000):
     rec = call("POST", "/api/collections/posts/records", {"title": f"post {i}", "body": f"<p>body of post {i}</p>",
@@ -95,7 +97,7 @@ measured() { # pid port path [wrk script] -> "req/s p99_ms req_per_cpu_second"
 
 FILTER='?filter=(views%3E500%20%26%26%20title~%27post%27)&sort=-views'
 printf '%-8s %13s %10s %8s %11s %9s %13s %13s %9s\n' case "satchel r/s" "pb r/s" ratio "satchel p99" "pb p99" "sat req/cpu-s" "pb req/cpu-s" "cpu ratio"
-for case in health list view filter jsroute jscreate; do
+for case in health list view filter jsroute create jscreate; do
   script=""
   case $case in
     health) sp=/api/health; pp=/api/health ;;
@@ -103,6 +105,7 @@ for case in health list view filter jsroute jscreate; do
     view) sp=/api/collections/posts/records/$SATCHEL_ID; pp=/api/collections/posts/records/$PB_ID ;;
     filter) sp=/api/collections/posts/records$FILTER; pp=$sp ;;
     jsroute) sp=/api/bench/hello/satchel; pp=$sp ;;
+    create) sp=/api/collections/plain/records; pp=$sp; script="$WORK/create.lua" ;;
     jscreate) sp=/api/collections/notes/records; pp=$sp; script="$WORK/create.lua" ;;
   esac
   read -r s_rps s_p99 s_eff <<<"$(measured "$SATCHEL_PID" $SATCHEL_PORT "$sp" "$script")"

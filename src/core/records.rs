@@ -278,6 +278,12 @@ fn save_action(e: &mut RecordEvent) -> BoxFuture<'_, HookResult> {
     Box::pin(async move {
         let (collection, record, id) = (&e.collection, &e.record, e.id.clone());
         let result = match e.db.db(e.app.store()) {
+            // One statement unless a new `tokenKey` also drops the record's OTPs.
+            Db::Shared(store) if !collection.is_auth() => match store.writer.turn().await {
+                Ok(turn) => store::records::update_now(turn.sync(), collection, &id, record)
+                    .map_err(|e| unique_error(collection, e)),
+                Err(err) => Err(RecordError::Db(err)),
+            },
             Db::Shared(store) => {
                 async {
                     let mut turn = store.writer.turn().await?;

@@ -499,13 +499,50 @@ pub async fn update(
     id: &str,
     data: &Map<String, Value>,
 ) -> Result<(), sqlx::Error> {
-    let fields: Vec<_> = collection
+    let Some((sql, fields)) = update_sql(collection, data) else {
+        return Ok(());
+    };
+    let mut query = sqlx::query(sql.into_query());
+    for field in fields {
+        query = record::bind_value(query, field, data.get(&field.name));
+    }
+    query.bind(id).execute(conn).await.map(|_| ())
+}
+
+/// [`update`] on the writer's synchronous connection (see [`insert_now`]).
+pub fn update_now(
+    conn: &rusqlite::Connection,
+    collection: &Collection,
+    id: &str,
+    data: &Map<String, Value>,
+) -> Result<(), sqlx::Error> {
+    let Some((sql, fields)) = update_sql(collection, data) else {
+        return Ok(());
+    };
+    let mut values: Vec<rusqlite::types::Value> = fields
+        .into_iter()
+        .map(|field| record::column_value(field, data.get(&field.name)))
+        .collect();
+    values.push(rusqlite::types::Value::Text(id.to_string()));
+    conn.prepare_cached(sql.as_str())
+        .and_then(|mut statement| statement.execute(rusqlite::params_from_iter(values)))
+        .map(|_| ())
+        .map_err(sync::to_sqlx)
+}
+
+/// `UPDATE … SET` the fields present in `data`, and those fields in order; none if no
+/// field is present.
+fn update_sql<'c>(
+    collection: &'c Collection,
+    data: &Map<String, Value>,
+) -> Option<(Sql, Vec<&'c Field>)> {
+    let fields: Vec<&Field> = collection
         .fields
         .iter()
         .filter(|f| data.contains_key(&f.name))
         .collect();
     if fields.is_empty() {
-        return Ok(());
+        return None;
     }
     let sets: Vec<String> = fields
         .iter()
@@ -516,11 +553,7 @@ pub async fn update(
         quote(&collection.name),
         sets.join(", ")
     ));
-    let mut query = sqlx::query(sql.into_query());
-    for field in fields {
-        query = record::bind_value(query, field, data.get(&field.name));
-    }
-    query.bind(id).execute(conn).await.map(|_| ())
+    Some((sql, fields))
 }
 
 pub async fn delete(
