@@ -539,7 +539,7 @@ async fn delete_in(
 ) -> Result<Vec<(String, String)>, RecordError> {
     let mut deleted = vec![(collection.id.clone(), id.to_string())];
     let all = app.collections();
-    for other in all.iter().filter(|c| c.kind != CollectionType::View) {
+    for other in all.iter().filter(|c| !c.is_view()) {
         for field in other.fields.iter() {
             let FieldOptions::Relation {
                 collection_id,
