@@ -364,6 +364,10 @@ impl Response {
 }
 
 /// Sends one request with `Connection: close` and reads the whole response.
+///
+/// The body is written while the response is read: a server may answer (413, 400) before
+/// reading a large body and close, and then the rest of the write fails (broken pipe) and
+/// the connection is reset after the answer, which is still the answer.
 pub async fn send(
     addr: std::net::SocketAddr,
     method: &str,
@@ -371,16 +375,32 @@ pub async fn send(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Response {
-    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    let stream = TcpStream::connect(addr).await.expect("connect");
+    let (mut reader, mut writer) = stream.into_split();
     let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     for (name, value) in headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
     head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
-    stream.write_all(head.as_bytes()).await.expect("write head");
-    stream.write_all(body).await.expect("write body");
+    writer.write_all(head.as_bytes()).await.expect("write head");
+    let body = body.to_vec();
+    // The task hands the write half back, so it is not shut down (a FIN, which the server
+    // may take for the client leaving) until the answer has been read.
+    let writing = tokio::spawn(async move {
+        let _ = writer.write_all(&body).await;
+        writer
+    });
     let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await.expect("read");
+    let mut chunk = vec![0; 64 << 10];
+    loop {
+        match reader.read(&mut chunk).await {
+            Ok(0) => break,
+            Ok(n) => raw.extend_from_slice(&chunk[..n]),
+            Err(err) if raw.is_empty() => panic!("read: {err}"),
+            Err(_) => break,
+        }
+    }
+    drop(writing);
     parse_response(&raw)
 }
 
