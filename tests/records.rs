@@ -225,13 +225,16 @@ async fn auth_records_show_email_only_when_allowed() {
 
 /// Sorted pages are picked by rowid before SQLite serializes them (views, which have no
 /// rowid, are serialized as they are scanned): every page holds the right records, in order,
-/// and a view by id answers what the list shows.
+/// and a view by id answers what the list shows. An update on the writer's synchronous
+/// connection still reports a unique clash as the field's error.
 #[tokio::test]
 async fn sorted_pages_and_views_keep_order_and_shape() {
     let server = TestServer::start().await;
     let token = server.superuser_token().await;
     for body in [
-        json!({"name": "nums", "listRule": "", "viewRule": "", "fields": [{"name": "n", "type": "number"}]}),
+        json!({"name": "nums", "listRule": "", "viewRule": "", "updateRule": "",
+            "fields": [{"name": "n", "type": "number"}],
+            "indexes": ["CREATE UNIQUE INDEX `idx_nums_n` ON `nums` (`n`)"]}),
         json!({"name": "nums_view", "type": "view", "listRule": "", "viewRule": "",
             "viewQuery": "SELECT id, n FROM nums"}),
     ] {
@@ -258,6 +261,22 @@ async fn sorted_pages_and_views_keep_order_and_shape() {
             .map(|i| i["n"].clone())
             .collect()
     };
+    // An update that breaks the unique index is the field's error and changes nothing.
+    let first = server
+        .get("/api/collections/nums/records?filter=n%3D0", None)
+        .await
+        .json()["items"][0]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let path = format!("/api/collections/nums/records/{first}");
+    let clash = server.patch(&path, None, r#"{"n":6}"#).await;
+    assert_eq!(
+        clash.json(),
+        json!({"data": {"n": {"code": "validation_not_unique", "message": "Value must be unique."}},
+            "message": "Failed to update record.", "status": 400})
+    );
+    assert_eq!(server.get(&path, None).await.json()["n"], 0);
     for collection in ["nums", "nums_view"] {
         for (page, expected) in [
             (1, json!([6, 5, 4])),
