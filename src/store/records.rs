@@ -2,9 +2,8 @@
 //! per row (no per-column decoding), shaped into typed values by `core::record`. Filters
 //! arrive as `SqlExpr`s from the filter module, written against the row alias `_r`.
 //!
-//! The hot reads (`find_*`, `page*`) run on the synchronous `read::Readers`, and a create
-//! outside a transaction on the writer's synchronous connection (`insert_now`); the rest
-//! goes through sqlx (the writer, or the async reader pool).
+//! The hot reads (`find_*`, `page*`) run on the synchronous `read::Readers`; the rest goes
+//! through sqlx (the async reader pool). The writes are in `write`.
 
 use serde_json::{Map, Value};
 use sqlx::sqlite::{SqliteArguments, SqliteRow};
@@ -17,7 +16,10 @@ use crate::filter::sql::{Param, SqlExpr};
 use crate::store::Db;
 use crate::store::read::{self, Readers};
 use crate::store::sql::{Sql, quote};
-use crate::store::sync;
+
+mod write;
+
+pub use write::{delete, insert, insert_now, update, update_now};
 
 /// The alias filter expressions use for the row being filtered.
 pub const ROW_ALIAS: &str = "_r";
@@ -450,126 +452,6 @@ pub async fn referencing(
         .fetch_all(conn)
         .await?;
     rows.iter().map(|row| decode(collection, row)).collect()
-}
-
-/// Inserts a record given as typed values (every column of the collection is written).
-pub async fn insert(
-    conn: &mut SqliteConnection,
-    collection: &Collection,
-    data: &Map<String, Value>,
-) -> Result<(), sqlx::Error> {
-    let mut query = sqlx::query(insert_sql(collection).into_query());
-    for field in &collection.fields {
-        query = record::bind_value(query, field, data.get(&field.name));
-    }
-    query.execute(conn).await.map(|_| ())
-}
-
-/// [`insert`] on the writer's synchronous connection (outside transactions: one statement,
-/// no hop to sqlx's thread).
-pub fn insert_now(
-    conn: &rusqlite::Connection,
-    collection: &Collection,
-    data: &Map<String, Value>,
-) -> Result<(), sqlx::Error> {
-    let values = collection
-        .fields
-        .iter()
-        .map(|field| record::column_value(field, data.get(&field.name)));
-    conn.prepare_cached(insert_sql(collection).as_str())
-        .and_then(|mut statement| statement.execute(rusqlite::params_from_iter(values)))
-        .map(|_| ())
-        .map_err(sync::to_sqlx)
-}
-
-fn insert_sql(collection: &Collection) -> Sql {
-    let names: Vec<String> = collection.fields.iter().map(|f| quote(&f.name)).collect();
-    let marks = vec!["?"; names.len()].join(", ");
-    Sql::trusted(format!(
-        "INSERT INTO {} ({}) VALUES ({marks})",
-        quote(&collection.name),
-        names.join(", ")
-    ))
-}
-
-/// Updates the given columns of the record with `id`.
-pub async fn update(
-    conn: &mut SqliteConnection,
-    collection: &Collection,
-    id: &str,
-    data: &Map<String, Value>,
-) -> Result<(), sqlx::Error> {
-    let Some((sql, fields)) = update_sql(collection, data) else {
-        return Ok(());
-    };
-    let mut query = sqlx::query(sql.into_query());
-    for field in fields {
-        query = record::bind_value(query, field, data.get(&field.name));
-    }
-    query.bind(id).execute(conn).await.map(|_| ())
-}
-
-/// [`update`] on the writer's synchronous connection (see [`insert_now`]).
-pub fn update_now(
-    conn: &rusqlite::Connection,
-    collection: &Collection,
-    id: &str,
-    data: &Map<String, Value>,
-) -> Result<(), sqlx::Error> {
-    let Some((sql, fields)) = update_sql(collection, data) else {
-        return Ok(());
-    };
-    let mut values: Vec<rusqlite::types::Value> = fields
-        .into_iter()
-        .map(|field| record::column_value(field, data.get(&field.name)))
-        .collect();
-    values.push(rusqlite::types::Value::Text(id.to_string()));
-    conn.prepare_cached(sql.as_str())
-        .and_then(|mut statement| statement.execute(rusqlite::params_from_iter(values)))
-        .map(|_| ())
-        .map_err(sync::to_sqlx)
-}
-
-/// `UPDATE … SET` the fields present in `data`, and those fields in order; none if no
-/// field is present.
-fn update_sql<'c>(
-    collection: &'c Collection,
-    data: &Map<String, Value>,
-) -> Option<(Sql, Vec<&'c Field>)> {
-    let fields: Vec<&Field> = collection
-        .fields
-        .iter()
-        .filter(|f| data.contains_key(&f.name))
-        .collect();
-    if fields.is_empty() {
-        return None;
-    }
-    let sets: Vec<String> = fields
-        .iter()
-        .map(|f| format!("{} = ?", quote(&f.name)))
-        .collect();
-    let sql = Sql::trusted(format!(
-        "UPDATE {} SET {} WHERE `id` = ?",
-        quote(&collection.name),
-        sets.join(", ")
-    ));
-    Some((sql, fields))
-}
-
-pub async fn delete(
-    conn: &mut SqliteConnection,
-    collection: &Collection,
-    id: &str,
-) -> Result<u64, sqlx::Error> {
-    let sql = Sql::trusted(format!(
-        "DELETE FROM {} WHERE `id` = ?",
-        quote(&collection.name)
-    ));
-    sqlx::query(sql.into_query())
-        .bind(id)
-        .execute(conn)
-        .await
-        .map(|r| r.rows_affected())
 }
 
 /// The records with these ids that also match `filter`.

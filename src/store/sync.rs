@@ -13,6 +13,8 @@ use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags};
 use sqlx::error::{DatabaseError, ErrorKind};
 
+use crate::store::sql::Sql;
+
 /// Opens `path` read-only (the read pool) or read-write (the writer's connection).
 pub fn open(path: &Path, read_only: bool) -> rusqlite::Result<Connection> {
     let access = if read_only {
@@ -37,6 +39,18 @@ pub fn open(path: &Path, read_only: bool) -> rusqlite::Result<Connection> {
     conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     conn.set_prepared_statement_cache_capacity(128);
     Ok(conn)
+}
+
+/// Runs one statement (cached) with `values`.
+pub fn execute(
+    conn: &Connection,
+    sql: &Sql,
+    values: impl IntoIterator<Item = rusqlite::types::Value>,
+) -> Result<(), sqlx::Error> {
+    conn.prepare_cached(sql.as_str())
+        .and_then(|mut statement| statement.execute(rusqlite::params_from_iter(values)))
+        .map(|_| ())
+        .map_err(to_sqlx)
 }
 
 /// A rusqlite error as sqlx reports it: SQLite's failures as database errors with SQLite's
