@@ -33,7 +33,7 @@ pub struct App {
 struct Inner {
     config: Config,
     store: Store,
-    collections: RwLock<Arc<Vec<Collection>>>,
+    collections: RwLock<Arc<Vec<Arc<Collection>>>>,
     /// Bumped whenever the collection cache is reloaded (lets JS workers cache collections).
     collections_version: std::sync::atomic::AtomicU64,
     settings: RwLock<Arc<Settings>>,
@@ -109,7 +109,7 @@ impl App {
     }
 
     /// A snapshot of every collection.
-    pub fn collections(&self) -> Arc<Vec<Collection>> {
+    pub fn collections(&self) -> Arc<Vec<Arc<Collection>>> {
         self.inner
             .collections
             .read()
@@ -125,7 +125,7 @@ impl App {
     }
 
     /// The collection with this id or, failing that, this name (PocketBase's lookup order).
-    pub fn collection(&self, id_or_name: &str) -> Option<Collection> {
+    pub fn collection(&self, id_or_name: &str) -> Option<Arc<Collection>> {
         let all = self.collections();
         all.iter()
             .find(|c| c.id == id_or_name)

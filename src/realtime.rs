@@ -215,7 +215,7 @@ impl Broker {
                 client.set_auth(None);
             } else {
                 client.set_auth(Some(AuthRecord {
-                    collection: collection.clone(),
+                    collection: Arc::new(collection.clone()),
                     record: record.clone(),
                 }));
             }

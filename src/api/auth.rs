@@ -3,6 +3,8 @@
 //! finishes (`Login::finish`): the collection's `authRule`, MFA (§5.4), the login alert, and
 //! the `{record, token}` answer with `expand`/`fields`.
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, header};
@@ -25,9 +27,9 @@ use crate::hooks::{FlowHook, flow_gate, flow_gate_record};
 use crate::store;
 
 /// The auth collection `{c}` names (by id or name), or PocketBase's 404.
-pub fn auth_collection(app: &App, id_or_name: &str) -> Result<Collection, ApiError> {
+pub fn auth_collection(app: &App, id_or_name: &str) -> Result<Arc<Collection>, ApiError> {
     app.collection(id_or_name)
-        .filter(Collection::is_auth)
+        .filter(|c| c.is_auth())
         .ok_or_else(|| ApiError::not_found("Missing or invalid auth collection context."))
 }
 
@@ -321,7 +323,7 @@ pub async fn impersonate(
 
 /// A successful first factor, about to become an auth answer.
 pub struct Login<'a> {
-    pub collection: Collection,
+    pub collection: Arc<Collection>,
     pub record: Map<String, Value>,
     /// `password`, `otp`, ...; "" skips MFA and the login alert (refresh, impersonate).
     pub method: &'static str,
@@ -338,7 +340,7 @@ pub struct Login<'a> {
 impl<'a> Login<'a> {
     /// A guest's successful `method` (the request-info context of rules is the method).
     pub fn first_factor(
-        collection: Collection,
+        collection: Arc<Collection>,
         record: Map<String, Value>,
         method: &'static str,
         query: &'a Query,
@@ -372,7 +374,7 @@ impl<'a> Login<'a> {
             .unwrap_or_else(|| record_tokens::auth(&self.collection, &self.record));
         let mut event = RecordAuthEvent {
             app: app.clone(),
-            collection: self.collection.clone(),
+            collection: (*self.collection).clone(),
             record: std::mem::take(&mut self.record),
             token,
             auth_method: self.method.to_string(),

@@ -3,6 +3,8 @@
 //! (anti-enumeration); mail goes out in the background; re-sending to the same record is
 //! throttled for 2 minutes.
 
+use std::sync::Arc;
+
 use std::time::Duration;
 
 use axum::extract::State;
@@ -69,7 +71,7 @@ fn resend_key(kind: &str, collection: &Collection, record: &Map<String, Value>) 
 const EMAIL_DIRECTLY: &str = "All superusers can change their emails directly.";
 
 /// The auth collection `{c}`, which must not be `_superusers` (400 `refusal`).
-fn not_superusers(app: &App, id_or_name: &str, refusal: &str) -> Result<Collection, ApiError> {
+fn not_superusers(app: &App, id_or_name: &str, refusal: &str) -> Result<Arc<Collection>, ApiError> {
     let collection = auth_collection(app, id_or_name)?;
     if collection.name == superusers::COLLECTION {
         return Err(ApiError::bad_request(refusal));

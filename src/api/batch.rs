@@ -142,7 +142,8 @@ async fn run_item(
         _ => return Err(ApiError::bad_request_default()),
     };
     // The item's files (`requests.<index>.<field>` parts), their names merged into its body.
-    let uploads: Uploads = files.uploads_for(index, app.collection(collection).as_ref(), &mut body);
+    let uploads: Uploads =
+        files.uploads_for(index, app.collection(collection).as_deref(), &mut body);
     let ctx = |method: Method| {
         let mut ctx = Ctx::new(
             app,

@@ -3,6 +3,8 @@
 //! their collection's `viewRule`; unknown or refused paths are silently skipped. One query
 //! per path level, whatever the number of records.
 
+use std::sync::Arc;
+
 use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
@@ -51,10 +53,10 @@ pub async fn expand(
 enum Link<'a> {
     Forward {
         field: &'a Field,
-        target: Collection,
+        target: Arc<Collection>,
     },
     Back {
-        source: Collection,
+        source: Arc<Collection>,
         field: Field,
     },
 }

@@ -1,6 +1,8 @@
 //! Extractors whose every rejection is PocketBase's envelope: the JSON body, the query
 //! string, and the request's auth record (a bad token means guest, never an error, §1.5).
 
+use std::sync::Arc;
+
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
@@ -104,7 +106,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Query {
 /// The authenticated record of a request, if its token is valid.
 #[derive(Clone, Debug)]
 pub struct AuthRecord {
-    pub collection: Collection,
+    pub collection: Arc<Collection>,
     pub record: Map<String, Value>,
 }
 

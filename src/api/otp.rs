@@ -2,6 +2,8 @@
 //! `auth::otp`. A failed `auth-with-otp` also tells the client how many attempts it has
 //! left (`X-OTP-Attempts-Left`, a Satchel addition; the body is PocketBase's).
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue};
@@ -18,7 +20,7 @@ use crate::error::ApiError;
 fn otp_collection(
     app: &App,
     id_or_name: &str,
-) -> Result<crate::core::collection::Collection, ApiError> {
+) -> Result<Arc<crate::core::collection::Collection>, ApiError> {
     let collection = auth_collection(app, id_or_name)?;
     if !collection.auth.as_ref().is_some_and(|a| a.otp.enabled) {
         return Err(ApiError::forbidden(

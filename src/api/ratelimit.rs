@@ -68,7 +68,7 @@ pub async fn limit(State(app): State<App>, req: Request, next: Next) -> Response
     // A collection route names its collection; an unknown one is the handler's 404 first.
     let (collection, tags) = match collection_route(parts.method.as_str(), &path) {
         Some((name, tags)) => match app.collection(name) {
-            Some(c) => (Some(c.name), tags),
+            Some(c) => (Some(c.name.clone()), tags),
             None => return next.run(Request::from_parts(parts, body)).await,
         },
         None => (None, &[][..]),

@@ -65,7 +65,7 @@ impl FromRequest<App> for RecordBody {
                 let (_, name) = params.iter().find(|(key, _)| *key == "collection")?;
                 app.collection(name)
             });
-        let limit = collection.as_ref().map_or(BODY_LIMIT as u64, body_limit);
+        let limit = collection.as_deref().map_or(BODY_LIMIT as u64, body_limit);
         let keep = |key: &str| collection.as_ref().is_some_and(|c| is_file_key(c, key));
         let (mut body, uploads) = read_form(req, &content_type, limit, keep).await?;
         merge_uploads(&mut body, &uploads);

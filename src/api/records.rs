@@ -2,6 +2,8 @@
 //! (§2.4), `filter`/`sort`/pagination, `expand` and `fields`. The writes themselves are
 //! `core::records`; this file decides who may do what and shapes the answers.
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, header};
@@ -29,7 +31,7 @@ use crate::store::{self, Db};
 
 /// Everything a records handler needs about the request.
 pub struct Ctx<'a> {
-    pub collection: Collection,
+    pub collection: Arc<Collection>,
     pub access: Access,
     pub query: Query,
     /// Where writes (and the reads that must see them) go: a batch's transaction, or the
@@ -90,7 +92,7 @@ impl<'a> Ctx<'a> {
                 if enrich.has_handlers() {
                     let mut event = RecordEnrichEvent {
                         app: app.clone(),
-                        collection: self.collection.clone(),
+                        collection: (*self.collection).clone(),
                         record: row.clone(),
                         request: self.access.request.clone(),
                         hidden: Vec::new(),
@@ -177,7 +179,7 @@ impl<'a> Ctx<'a> {
         RecordRequestEvent {
             app: app.clone(),
             db: self.db.handle(),
-            collection: self.collection.clone(),
+            collection: (*self.collection).clone(),
             id: text_id(&record),
             record,
             request: self.access.request.clone(),
@@ -205,7 +207,7 @@ pub async fn shape(
     row: Map<String, Value>,
 ) -> Result<Value, ApiError> {
     let ctx = Ctx {
-        collection: collection.clone(),
+        collection: Arc::new(collection.clone()),
         access,
         query,
         db: Db::Shared(app.store()),
@@ -314,7 +316,7 @@ pub async fn list(
         let rows = if hook.has_handlers() {
             let mut event = RecordsListRequestEvent {
                 app: app.clone(),
-                collection: ctx.collection.clone(),
+                collection: (*ctx.collection).clone(),
                 records: rows,
                 request: ctx.access.request.clone(),
                 done: false,

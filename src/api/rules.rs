@@ -2,6 +2,8 @@
 //! (superusers only), compiling a rule or a client `filter`/`sort` to SQL for this request,
 //! and the `manageRule` check.
 
+use std::sync::Arc;
+
 use axum::http::{HeaderMap, Method};
 use serde_json::{Map, Value};
 
@@ -154,7 +156,7 @@ pub fn order(
 
 fn resolver<'a>(
     collection: &'a Collection,
-    all: &'a [Collection],
+    all: &'a [Arc<Collection>],
     access: &'a Access,
 ) -> Resolver<'a> {
     Resolver {

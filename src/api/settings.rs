@@ -8,7 +8,6 @@ use serde_json::{Value, json};
 use crate::api::extract::{Auth, Body};
 use crate::app::App;
 use crate::auth::{mails, superusers};
-use crate::core::collection::Collection;
 use crate::core::record::input;
 use crate::core::validate::is_email;
 use crate::core::{datetime, ids};
@@ -74,7 +73,7 @@ pub async fn test_email(
         } else {
             &collection
         })
-        .filter(Collection::is_auth);
+        .filter(|c| c.is_auth());
     if target.is_none() {
         errors.insert(
             "collection".into(),

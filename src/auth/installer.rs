@@ -15,6 +15,8 @@
 //! does not count as a superuser here either (as in PocketBase), and the first real
 //! superuser's creation deletes it, so PocketBase's printed token for it dies too.
 
+use std::sync::Arc;
+
 use hmac::{Hmac, Mac};
 use serde_json::{Map, Value, json};
 use sha2::Sha256;
@@ -123,7 +125,7 @@ pub async fn create_first_superuser(
     app: &App,
     raw: &str,
     body: &Map<String, Value>,
-) -> Result<(Collection, Map<String, Value>), InstallError> {
+) -> Result<(Arc<Collection>, Map<String, Value>), InstallError> {
     if !verify(app, raw) {
         return Err(InstallError::BadToken);
     }

@@ -3,6 +3,8 @@
 //! Signing key = the record's `tokenKey` + the collection's secret for that kind, so rotating
 //! `tokenKey` revokes every token of the record.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value, json};
 
 use crate::app::App;
@@ -88,7 +90,7 @@ pub async fn find_record(
     app: &App,
     raw: &str,
     kind: Kind,
-) -> Option<(Collection, Map<String, Value>, Map<String, Value>)> {
+) -> Option<(Arc<Collection>, Map<String, Value>, Map<String, Value>)> {
     let claims = token::unverified_claims(raw)?;
     if claims.get("type").and_then(Value::as_str) != Some(kind.name()) {
         return None;

@@ -1,6 +1,8 @@
 //! Superuser accounts (records of `_superusers`), as the `superuser` CLI manages them.
 //! Messages match PocketBase's CLI word for word.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value, json};
 
 use crate::app::App;
@@ -22,7 +24,7 @@ pub enum Outcome {
     Missing,
 }
 
-fn superusers(app: &App) -> Result<Collection, String> {
+fn superusers(app: &App) -> Result<Arc<Collection>, String> {
     app.collection(COLLECTION)
         .ok_or_else(|| "missing _superusers collection".to_string())
 }

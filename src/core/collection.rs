@@ -5,6 +5,8 @@
 //! create, the stored collection for update) and parsing the result, which is how
 //! PocketBase's "unmarshal onto the model" behaves; `validate` then checks the result.
 
+use std::sync::OnceLock;
+
 use serde_json::{Map, Value, json};
 
 use crate::core::auth_options::AuthOptions;
@@ -54,6 +56,30 @@ pub struct Collection {
     pub auth: Option<AuthOptions>,
     pub created: String,
     pub updated: String,
+    /// SQL the store derives from this definition, built on first use.
+    pub sql_cache: SqlCache,
+}
+
+/// SQL text the store derives from a collection's definition (`store::records`: a record's
+/// API JSON, per visibility), kept with the loaded collection so that hot reads do not
+/// rebuild it for every request. Loaded collections are shared behind `Arc` and never
+/// edited in place; code that edits one edits a clone, and a clone starts empty so that it
+/// never keeps the text of the definition it was copied from. Never compared.
+#[derive(Debug, Default)]
+pub struct SqlCache {
+    pub api_json: [OnceLock<String>; 4],
+}
+
+impl Clone for SqlCache {
+    fn clone(&self) -> Self {
+        SqlCache::default()
+    }
+}
+
+impl PartialEq for SqlCache {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 /// Why a collection body could not be read at all (before validation).
@@ -134,6 +160,7 @@ impl Collection {
             auth,
             created: s("created"),
             updated: s("updated"),
+            sql_cache: SqlCache::default(),
         };
         collection.fill_defaults();
         Ok(collection)

@@ -2,6 +2,8 @@
 //! then applies its DDL and `_collections` rows in one write transaction, so a failure at
 //! any step leaves the database as it was; the cache is reloaded after the commit.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 use sqlx::Connection;
 
@@ -44,7 +46,10 @@ enum Change {
 }
 
 /// Creates a collection from an API body, through `onCollectionCreate`.
-pub async fn create(app: &App, body: &Map<String, Value>) -> Result<Collection, CollectionError> {
+pub async fn create(
+    app: &App,
+    body: &Map<String, Value>,
+) -> Result<Arc<Collection>, CollectionError> {
     let all = app.collections();
     let collection = prepare_new(app, body, &all).await?;
     let pick: Pick = |h| {
@@ -56,7 +61,7 @@ pub async fn create(app: &App, body: &Map<String, Value>) -> Result<Collection, 
     let event = run_chain(app, pick, StoreChange::Create, collection, None).await?;
     Ok(app
         .collection(&event.collection.id)
-        .unwrap_or(event.collection))
+        .unwrap_or_else(|| Arc::new(event.collection)))
 }
 
 /// A collection model chain and its after-success chain.
@@ -123,7 +128,7 @@ pub async fn update(
     app: &App,
     old: &Collection,
     body: &Map<String, Value>,
-) -> Result<Collection, CollectionError> {
+) -> Result<Arc<Collection>, CollectionError> {
     let all = app.collections();
     let new = prepare_update(app, old, body, &all).await?;
     let pick: Pick = |h| {
@@ -135,7 +140,7 @@ pub async fn update(
     let event = run_chain(app, pick, StoreChange::Update, new, Some(old.clone())).await?;
     Ok(app
         .collection(&event.collection.id)
-        .unwrap_or(event.collection))
+        .unwrap_or_else(|| Arc::new(event.collection)))
 }
 
 /// Deletes a collection and its table; system and referenced collections are refused.
@@ -155,7 +160,12 @@ pub async fn delete(app: &App, collection: &Collection) -> Result<(), Collection
             "Failed to delete collection.".into(),
         ));
     }
-    if let Some(other) = referencing(collection, all.iter().filter(|c| c.id != collection.id)) {
+    if let Some(other) = referencing(
+        collection,
+        all.iter()
+            .map(AsRef::as_ref)
+            .filter(|c| c.id != collection.id),
+    ) {
         let message = format!(
             "Failed to delete collection probably due to existing reference in {}.",
             other.name
@@ -208,7 +218,7 @@ pub async fn import(
     items: &[Value],
     delete_missing: bool,
 ) -> Result<(), CollectionError> {
-    let mut working: Vec<Collection> = app.collections().to_vec();
+    let mut working: Vec<Arc<Collection>> = app.collections().to_vec();
     let mut changes = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let body = item.as_object().ok_or(CollectionError::Malformed)?;
@@ -230,15 +240,15 @@ pub async fn import(
         let result = match existing.cloned() {
             Some(old) => prepare_update(app, &old, body, &working)
                 .await
-                .map(|new| Change::Update(Box::new(old), Box::new(new))),
+                .map(|new| Change::Update(Box::new((*old).clone()), Box::new(new))),
             None => prepare_new(app, body, &working).await.map(Change::Create),
         };
         let change = result.map_err(|err| import_error(i, err))?;
         match &change {
-            Change::Create(c) => working.push(c.clone()),
+            Change::Create(c) => working.push(Arc::new(c.clone())),
             Change::Update(_, c) => {
                 if let Some(slot) = working.iter_mut().find(|w| w.id == c.id) {
-                    *slot = (**c).clone();
+                    *slot = Arc::new((**c).clone());
                 }
             }
             Change::Delete(_) => {}
@@ -256,11 +266,12 @@ pub async fn import(
         let doomed: Vec<Collection> = working
             .iter()
             .filter(|c| !c.system && !listed(c))
-            .cloned()
+            .map(|c| (**c).clone())
             .collect();
         let kept: Vec<&Collection> = working
             .iter()
             .filter(|c| !doomed.iter().any(|d| d.id == c.id))
+            .map(AsRef::as_ref)
             .collect();
         if doomed
             .iter()
@@ -291,7 +302,7 @@ fn import_error(index: usize, err: CollectionError) -> CollectionError {
 async fn prepare_new(
     app: &App,
     body: &Map<String, Value>,
-    all: &[Collection],
+    all: &[Arc<Collection>],
 ) -> Result<Collection, CollectionError> {
     let kind_text = body.get("type").and_then(Value::as_str).unwrap_or("base");
     let Some(kind) = CollectionType::parse(if kind_text.is_empty() {
@@ -319,7 +330,7 @@ async fn prepare_update(
     app: &App,
     old: &Collection,
     body: &Map<String, Value>,
-    all: &[Collection],
+    all: &[Arc<Collection>],
 ) -> Result<Collection, CollectionError> {
     let mut value = old.storage_json();
     Collection::merge_body(&mut value, body);
@@ -338,7 +349,7 @@ async fn check(
     app: &App,
     collection: &mut Collection,
     old: Option<&Collection>,
-    all: &[Collection],
+    all: &[Arc<Collection>],
 ) -> Result<(), CollectionError> {
     let mut errors = FieldErrors::new();
     if collection.is_view()
@@ -346,7 +357,7 @@ async fn check(
     {
         errors.extend(view_errors);
     }
-    let others: Vec<Collection> = all
+    let others: Vec<Arc<Collection>> = all
         .iter()
         .filter(|c| old.is_none_or(|o| o.id != c.id))
         .cloned()

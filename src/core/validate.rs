@@ -2,6 +2,8 @@
 //! (`pocketbase/pocketbase:core/collection_validate.go`), plus the small format checks
 //! (email, URL) shared with settings.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 
 use crate::core::collection::Collection;
@@ -19,7 +21,7 @@ const RESERVED_FIELD_NAMES: [&str; 3] = ["expand", "collectionId", "collectionNa
 pub fn validate_collection(
     new: &Collection,
     old: Option<&Collection>,
-    others: &[Collection],
+    others: &[Arc<Collection>],
 ) -> Result<(), FieldErrors> {
     let mut errors = FieldErrors::new();
     if let Some(error) = check_name(new, old, others) {
@@ -64,7 +66,11 @@ pub fn validate_collection(
     }
 }
 
-fn check_name(new: &Collection, old: Option<&Collection>, others: &[Collection]) -> Option<Value> {
+fn check_name(
+    new: &Collection,
+    old: Option<&Collection>,
+    others: &[Arc<Collection>],
+) -> Option<Value> {
     let name = new.name.as_str();
     if name.is_empty() {
         return Some(required());
@@ -100,7 +106,7 @@ fn check_name(new: &Collection, old: Option<&Collection>, others: &[Collection])
 fn check_fields(
     new: &Collection,
     old: Option<&Collection>,
-    others: &[Collection],
+    others: &[Arc<Collection>],
 ) -> Map<String, Value> {
     let mut errors = Map::new();
     for (i, field) in new.fields.iter().enumerate() {
@@ -171,7 +177,7 @@ fn check_fields(
     errors
 }
 
-fn check_field(field: &Field, self_id: &str, others: &[Collection]) -> Map<String, Value> {
+fn check_field(field: &Field, self_id: &str, others: &[Arc<Collection>]) -> Map<String, Value> {
     let mut errors = Map::new();
     if field.name.is_empty() {
         errors.insert("name".into(), required());
@@ -264,15 +270,15 @@ fn check_field(field: &Field, self_id: &str, others: &[Collection]) -> Map<Strin
 /// A rule must parse and resolve against the collection (fields, relation paths,
 /// back-relations, `@collection` references), as PocketBase checks it on save; the message
 /// carries the raw error as PocketBase words it.
-fn check_rule(collection: &Collection, others: &[Collection], rule: &str) -> Option<Value> {
+fn check_rule(collection: &Collection, others: &[Arc<Collection>], rule: &str) -> Option<Value> {
     if rule.trim().is_empty() {
         return None;
     }
     let raw = match filter::parse_with_limits(rule, &RULE_LIMITS) {
         Err(err) => err.to_string(),
         Ok(groups) => {
-            let mut all: Vec<Collection> = others.to_vec();
-            all.push(collection.clone());
+            let mut all: Vec<Arc<Collection>> = others.to_vec();
+            all.push(Arc::new(collection.clone()));
             let request = RequestInfo::default();
             let resolver = Resolver {
                 collection,
@@ -299,7 +305,7 @@ const RULE_LIMITS: filter::Limits = filter::Limits {
 
 fn check_auth_options(
     collection: &Collection,
-    others: &[Collection],
+    others: &[Arc<Collection>],
     auth: &crate::core::auth_options::AuthOptions,
 ) -> FieldErrors {
     let mut errors = FieldErrors::new();
@@ -357,7 +363,7 @@ fn check_auth_options(
     errors
 }
 
-fn check_indexes(collection: &Collection, others: &[Collection]) -> Map<String, Value> {
+fn check_indexes(collection: &Collection, others: &[Arc<Collection>]) -> Map<String, Value> {
     let mut errors = Map::new();
     let mut names: Vec<String> = Vec::new();
     for (i, sql) in collection.indexes.iter().enumerate() {
@@ -402,7 +408,7 @@ fn check_indexes(collection: &Collection, others: &[Collection]) -> Map<String, 
     errors
 }
 
-fn index_name_taken(ix: &Index, others: &[Collection]) -> bool {
+fn index_name_taken(ix: &Index, others: &[Arc<Collection>]) -> bool {
     others
         .iter()
         .flat_map(|c| &c.indexes)

@@ -2,6 +2,8 @@
 //! `id` becomes the view's primary key, a column named like a field of the queried
 //! collection is a clone of that field, anything else is a `json` field.
 
+use std::sync::Arc;
+
 use crate::core::collection::Collection;
 use crate::core::field::{Field, FieldOptions};
 use crate::core::ids;
@@ -12,7 +14,7 @@ use crate::store::{self, Store};
 pub async fn infer_fields(
     store: &Store,
     collection: &mut Collection,
-    all: &[Collection],
+    all: &[Arc<Collection>],
 ) -> Result<(), FieldErrors> {
     let query = collection
         .view_query
@@ -87,7 +89,7 @@ fn starts_with_select(query: &str) -> bool {
 }
 
 /// The collection named after the first `FROM` of the query, if any.
-fn source_collection<'a>(query: &str, all: &'a [Collection]) -> Option<&'a Collection> {
+fn source_collection<'a>(query: &str, all: &'a [Arc<Collection>]) -> Option<&'a Collection> {
     let lower = query.to_ascii_lowercase();
     let at = lower.find(" from ")? + " from ".len();
     let name: String = query[at..]
@@ -96,7 +98,9 @@ fn source_collection<'a>(query: &str, all: &'a [Collection]) -> Option<&'a Colle
         .chars()
         .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
         .collect();
-    all.iter().find(|c| c.name.eq_ignore_ascii_case(&name))
+    all.iter()
+        .find(|c| c.name.eq_ignore_ascii_case(&name))
+        .map(AsRef::as_ref)
 }
 
 fn view_id_field() -> Field {

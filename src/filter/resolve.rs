@@ -205,11 +205,11 @@ impl<'a> Ctx<'a> {
         }
         let all = self.r.all;
         std::iter::once(self.r.collection)
-            .chain(all.iter())
+            .chain(all.iter().map(AsRef::as_ref))
             .find(|c| c.id == name_or_id)
             .or_else(|| {
                 std::iter::once(self.r.collection)
-                    .chain(all.iter())
+                    .chain(all.iter().map(AsRef::as_ref))
                     .find(|c| c.name.eq_ignore_ascii_case(name_or_id))
             })
     }

@@ -26,6 +26,8 @@ pub(crate) mod compare;
 #[cfg(test)]
 mod tests;
 
+use std::sync::Arc;
+
 use std::fmt;
 
 use chrono::{DateTime, Utc};
@@ -70,7 +72,7 @@ pub struct RequestInfo {
 #[derive(Debug, Clone)]
 pub struct AuthInfo {
     /// Its (auth) collection.
-    pub collection: Collection,
+    pub collection: Arc<Collection>,
     /// Its field values (at least `id`, `email`, `emailVisibility`, `verified`).
     pub record: Map<String, Value>,
 }
@@ -81,7 +83,7 @@ pub struct Resolver<'a> {
     /// The collection whose rows are filtered.
     pub collection: &'a Collection,
     /// Every collection (relations, back-relations, `@collection`).
-    pub all: &'a [Collection],
+    pub all: &'a [Arc<Collection>],
     /// The current request.
     pub request: &'a RequestInfo,
     /// SQL alias of the filtered row, e.g. `_r` (letters, digits, `_`; not starting `__sq`).

@@ -3,6 +3,8 @@
 //! on a JS worker, so engine futures are awaited with the bridge's `block_on`; writes go
 //! through the event's transaction when the `$app` is bound to one.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value, json};
 
 use crate::api::rules::{self, Access};
@@ -404,7 +406,7 @@ fn literal(value: &Value) -> Result<String, Failure> {
     })
 }
 
-pub fn collection(app: &App, id_or_name: &str) -> Result<Collection, Failure> {
+pub fn collection(app: &App, id_or_name: &str) -> Result<Arc<Collection>, Failure> {
     app.collection(id_or_name).ok_or_else(Failure::no_rows)
 }
 

@@ -1,6 +1,8 @@
 //! Queries on `_collections`: PocketBase's row layout (fields, indexes and options as JSON
 //! text, rules as nullable text).
 
+use std::sync::Arc;
+
 use serde_json::{Value, json};
 use sqlx::{Row, SqliteConnection, SqlitePool};
 
@@ -14,7 +16,7 @@ macro_rules! columns {
 }
 
 /// Every collection, in creation order. A row that cannot be read is skipped and logged.
-pub async fn load_all(pool: &SqlitePool) -> Result<Vec<Collection>, sqlx::Error> {
+pub async fn load_all(pool: &SqlitePool) -> Result<Vec<Arc<Collection>>, sqlx::Error> {
     let sql = concat!(
         "SELECT ",
         columns!(),
@@ -54,7 +56,7 @@ pub async fn load_all(pool: &SqlitePool) -> Result<Vec<Collection>, sqlx::Error>
             "updated": row.try_get::<String, _>("updated")?,
         });
         match Collection::from_json(&value) {
-            Ok(collection) => collections.push(collection),
+            Ok(collection) => collections.push(Arc::new(collection)),
             Err(_) => tracing::error!(id = %value["id"], "unreadable collection row skipped"),
         }
     }

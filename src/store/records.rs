@@ -262,7 +262,29 @@ async fn page_text(
 /// SQL producing a record's API JSON exactly as `core::record::api_json` does (sorted keys,
 /// typed values, hidden fields and `password`/`tokenKey` out, an auth record's email only
 /// when visible); `tests` below hold the two to the same output.
+///
+/// The text depends only on the collection and the visibility, and is cached with the
+/// collection (`Collection::sql_cache`; building it was ~5 µs of a ~60 µs view).
 fn api_json_sql(collection: &Collection, visibility: Visibility, viewer: Option<&str>) -> SqlExpr {
+    let slot = usize::from(visibility.hidden) * 2 + usize::from(visibility.email);
+    let sql = collection.sql_cache.api_json[slot]
+        .get_or_init(|| api_json_text(collection, visibility))
+        .clone();
+    let params = if email_by_row(collection, visibility) {
+        vec![viewer.map_or(Param::Null, |v| Param::Text(v.to_string()))]
+    } else {
+        Vec::new()
+    };
+    SqlExpr { sql, params }
+}
+
+/// Whether the email's visibility is decided per row (`emailVisibility`, or the viewer's
+/// own record: the one `?` of `api_json_text`).
+fn email_by_row(collection: &Collection, visibility: Visibility) -> bool {
+    collection.is_auth() && !visibility.email && collection.field("email").is_some()
+}
+
+fn api_json_text(collection: &Collection, visibility: Visibility) -> String {
     let mut entries: Vec<(String, String)> = vec![
         (
             "collectionId".into(),
@@ -300,17 +322,11 @@ fn api_json_sql(collection: &Collection, visibility: Visibility, viewer: Option<
     entries.sort_by(|a, b| a.0.cmp(&b.0));
     let pairs: Vec<String> = entries.iter().map(|(k, v)| format!("'{k}', {v}")).collect();
     let object = format!("json_object({})", pairs.join(", "));
-    if !collection.is_auth() || visibility.email || collection.field("email").is_none() {
-        return SqlExpr {
-            sql: object,
-            params: Vec::new(),
-        };
+    if !email_by_row(collection, visibility) {
+        return object;
     }
     let shown = format!("`{ROW_ALIAS}`.`emailVisibility` OR `{ROW_ALIAS}`.`id` = ?");
-    SqlExpr {
-        sql: format!("json_remove({object}, CASE WHEN {shown} THEN '$.__none' ELSE '$.email' END)"),
-        params: vec![viewer.map_or(Param::Null, |v| Param::Text(v.to_string()))],
-    }
+    format!("json_remove({object}, CASE WHEN {shown} THEN '$.__none' ELSE '$.email' END)")
 }
 
 /// The records matching `filter` in `order` (`limit` < 0: all), read where `db` says: a

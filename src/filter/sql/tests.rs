@@ -2,6 +2,8 @@
 //! SQLite database and compare the matching ids. Expected results were checked against
 //! PocketBase 0.40.6 with the same collections and rows (pocketbase-surface.md §3).
 
+use std::sync::Arc;
+
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{Value, json};
 use sqlx::{Connection, Row, SqliteConnection};
@@ -16,19 +18,19 @@ mod request;
 
 pub(super) struct Fixture {
     pub conn: SqliteConnection,
-    pub collections: Vec<Collection>,
+    pub collections: Vec<Arc<Collection>>,
     /// Whether SQLite was built with its math functions (`geoDistance` needs `acos`, `cos`,
     /// `sin`, `radians`; PocketBase's SQLite has them). Build with
     /// `LIBSQLITE3_FLAGS=-DSQLITE_ENABLE_MATH_FUNCTIONS` to run those cases for real.
     pub math: bool,
 }
 
-fn collection(value: Value) -> Collection {
-    Collection::from_json(&value).expect("valid collection")
+fn collection(value: Value) -> Arc<Collection> {
+    Arc::new(Collection::from_json(&value).expect("valid collection"))
 }
 
 /// `users` (auth), `posts` and `comments`, with `users.listRule` as given.
-pub(super) fn collections(users_list_rule: Option<&str>) -> Vec<Collection> {
+pub(super) fn collections(users_list_rule: Option<&str>) -> Vec<Arc<Collection>> {
     let users = collection(json!({
         "id": "_pb_users_auth_", "name": "users", "type": "auth", "listRule": users_list_rule,
         "fields": [
@@ -343,7 +345,7 @@ fn unique_back_relation_is_single_valued() {
     let mut collections = collections(Some(""));
     let req = RequestInfo::default();
     let filter = parse("comments_via_post.likes > 0").unwrap_or_default();
-    let compile = |collections: &[Collection]| {
+    let compile = |collections: &[Arc<Collection>]| {
         let resolver = Resolver {
             collection: &collections[1],
             all: collections,
@@ -357,7 +359,7 @@ fn unique_back_relation_is_single_valued() {
             .unwrap_or_default()
     };
     assert!(compile(&collections).contains("NOT EXISTS"));
-    collections[2]
+    Arc::make_mut(&mut collections[2])
         .indexes
         .push("CREATE UNIQUE INDEX `idx_post` ON `comments` (`post`)".into());
     assert!(!compile(&collections).contains("NOT EXISTS"));

@@ -1,6 +1,8 @@
 //! `@request.*` rules, sorts, shared joins between a rule and a filter, would-be records and
 //! hostile input.
 
+use std::sync::Arc;
+
 use serde_json::{Value, json};
 
 use super::{Fixture, Who, fixture, now, request, run, select};
@@ -162,7 +164,11 @@ async fn sorted(
         .map(|ids| ids.join(","))
 }
 
-fn posts<'a>(collections: &'a [Collection], req: &'a RequestInfo, superuser: bool) -> Resolver<'a> {
+fn posts<'a>(
+    collections: &'a [Arc<Collection>],
+    req: &'a RequestInfo,
+    superuser: bool,
+) -> Resolver<'a> {
     Resolver {
         collection: &collections[1],
         all: collections,
