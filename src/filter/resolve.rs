@@ -67,6 +67,8 @@ pub(crate) struct Resolved {
     pub multi: Option<Multi>,
     /// An extra condition ANDed to any comparison using the operand (public emails only).
     pub visible: Option<Frag>,
+    /// The operand is a number field's column as stored (NUMERIC affinity).
+    pub numeric: bool,
 }
 
 impl Resolved {
@@ -78,6 +80,7 @@ impl Resolved {
             fallback,
             multi: None,
             visible: None,
+            numeric: false,
         }
     }
 

@@ -366,6 +366,7 @@ impl<'a> Walk<'a> {
             return Ok(self.each(ctx, field, &source, &item));
         }
         let mut out = Resolved::new(Frag::raw(source.clone()), Fallback::Auto);
+        out.numeric = matches!(field.options, FieldOptions::Number { .. }) && modifier.is_empty();
         let mut value = Frag::raw(item.clone());
         // Non-superusers only see the emails their owners made public (§3).
         if field.name == "email" && !self.allow_hidden && self.collection.is_auth() {

@@ -3,7 +3,7 @@
 
 use crate::filter::Op;
 use crate::filter::resolve::{Ctx, Fallback, Multi, Resolved};
-use crate::filter::sql::{Frag, Param};
+use crate::filter::sql::{Bind, Frag, Param};
 use crate::store::sql::quote;
 
 /// Column name of a multi-match subquery's single output column.
@@ -13,6 +13,13 @@ impl Ctx<'_> {
     /// `left op right`, with the "every item" constraint when a side is multi-valued and the
     /// operator is not a `?` one, and the email-visibility constraints of either side.
     pub(crate) fn compare(&mut self, left: &Resolved, op: Op, right: &Resolved) -> Frag {
+        let whole = |column: &Resolved, literal: &Resolved| match op {
+            Op::Like | Op::AnyLike | Op::NotLike | Op::AnyNotLike => None,
+            _ => whole_number(column, literal),
+        };
+        let (left_whole, right_whole) = (whole(right, left), whole(left, right));
+        let left = left_whole.as_ref().unwrap_or(left);
+        let right = right_whole.as_ref().unwrap_or(right);
         let mut expr = operator_sql(left, op, right);
         if !op.is_any() {
             let all = match (&left.multi, &right.multi) {
@@ -80,6 +87,34 @@ impl Ctx<'_> {
             .push_str("))");
         out
     }
+}
+
+/// `literal` bound as an INTEGER when it is a whole-number REAL compared with a number
+/// field's column. The column's NUMERIC affinity converts such a REAL operand to that
+/// INTEGER before every comparison anyway (SQLite's `applyAffinity`), so the result is the
+/// same; binding it converted spares the conversion on every row scanned (~15% of SQLite's
+/// time in a filtered count). PocketBase binds Go's float64 as the REAL.
+fn whole_number(column: &Resolved, literal: &Resolved) -> Option<Resolved> {
+    if !column.numeric || literal.frag.sql != "?" || literal.multi.is_some() {
+        return None;
+    }
+    let [
+        Bind {
+            param: Param::Real(real),
+            value: true,
+        },
+    ] = literal.frag.binds.as_slice()
+    else {
+        return None;
+    };
+    // The range SQLite converts (`sqlite3VdbeIntegerAffinity`): exact, strictly inside i64.
+    let whole = *real as i64;
+    if whole as f64 != *real || whole == i64::MIN || whole == i64::MAX {
+        return None;
+    }
+    let mut out = Resolved::new(Frag::value(Param::Integer(whole)), literal.fallback);
+    out.visible = literal.visible.clone();
+    Some(out)
 }
 
 fn column(alias: &str) -> Frag {

@@ -10,7 +10,7 @@ use sqlx::{Connection, Row, SqliteConnection};
 
 use crate::core::collection::Collection;
 use crate::filter::parse;
-use crate::filter::sql::{AuthInfo, Part, RequestInfo, Resolver, SqlExpr};
+use crate::filter::sql::{AuthInfo, Param, Part, RequestInfo, Resolver, SqlExpr};
 use crate::store::records::bind_params;
 use crate::store::sql::Sql;
 
@@ -435,4 +435,34 @@ async fn joined_list_rules_apply_to_non_superusers() {
         ],
     )
     .await;
+}
+
+/// A whole number compared with a number field's column is bound as an INTEGER (what the
+/// column's NUMERIC affinity converts it to anyway); anything else keeps PocketBase's REAL.
+#[test]
+fn whole_numbers_bind_as_integers_against_number_columns() {
+    let collections = collections(Some(""));
+    let req = RequestInfo::default();
+    let resolver = Resolver {
+        collection: &collections[1],
+        all: &collections,
+        request: &req,
+        main_alias: "_r",
+        superuser: true,
+    };
+    let params = |filter: &str| {
+        let groups = parse(filter).unwrap_or_default();
+        resolver
+            .where_sql(&groups)
+            .map(|e| e.params)
+            .unwrap_or_default()
+    };
+    assert_eq!(params("views > 500"), [Param::Integer(500)]);
+    assert_eq!(params("500 <= views"), [Param::Integer(500)]);
+    assert_eq!(params("views = -3"), [Param::Integer(-3)]);
+    assert_eq!(params("views > 500.5"), [Param::Real(500.5)]);
+    // A text column converts the REAL to '500.0', never '500'; LIKE formats it as Go does.
+    assert_eq!(params("title = 500"), [Param::Real(500.0)]);
+    assert_eq!(params("views ~ 5"), [Param::Text("%5%".into())]);
+    assert_eq!(params("views:lower > 5"), [Param::Real(5.0)]);
 }
