@@ -105,6 +105,8 @@ const WRITE_WAIT: Duration = Duration::from_secs(30);
 pub struct Writer {
     gate: SharedSemaphore,
     slot: Arc<std::sync::Mutex<Option<Conns>>>,
+    /// Told when a turn begins and ends (see `read::Readers::writing`).
+    readers: Arc<read::Readers>,
 }
 
 #[derive(Debug)]
@@ -117,15 +119,21 @@ struct Conns {
 pub struct WriteTurn {
     conns: Option<Conns>,
     slot: Arc<std::sync::Mutex<Option<Conns>>>,
+    readers: Arc<read::Readers>,
     /// Released after `Drop` has put the connections back.
     permit: Option<SharedSemaphoreReleaser>,
 }
 
 impl Writer {
-    fn new(sqlx: SqliteConnection, sync: rusqlite::Connection) -> Writer {
+    fn new(
+        sqlx: SqliteConnection,
+        sync: rusqlite::Connection,
+        readers: Arc<read::Readers>,
+    ) -> Writer {
         Writer {
             gate: SharedSemaphore::new(false, 1),
             slot: Arc::new(std::sync::Mutex::new(Some(Conns { sqlx, sync }))),
+            readers,
         }
     }
 
@@ -139,11 +147,15 @@ impl Writer {
         };
         let conns = self.slot.lock().unwrap_or_else(|p| p.into_inner()).take();
         match conns {
-            Some(conns) => Ok(WriteTurn {
-                conns: Some(conns),
-                slot: Arc::clone(&self.slot),
-                permit: Some(permit),
-            }),
+            Some(conns) => {
+                self.readers.writing();
+                Ok(WriteTurn {
+                    conns: Some(conns),
+                    slot: Arc::clone(&self.slot),
+                    readers: Arc::clone(&self.readers),
+                    permit: Some(permit),
+                })
+            }
             None => Err(sqlx::Error::PoolClosed),
         }
     }
@@ -176,6 +188,7 @@ impl WriteTurn {
         WriteTurn {
             conns: self.conns.take(),
             slot: Arc::clone(&self.slot),
+            readers: Arc::clone(&self.readers),
             permit: self.permit.take(),
         }
     }
@@ -185,6 +198,7 @@ impl Drop for WriteTurn {
     fn drop(&mut self) {
         if let Some(conns) = self.conns.take() {
             *self.slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(conns);
+            self.readers.written();
         }
     }
 }
@@ -328,8 +342,9 @@ impl Store {
             .connect_with(options.read_only(true))
             .await?;
         let read = std::sync::Arc::new(read::Readers::new(dir.join("data.db")));
+        read::Readers::refresh_every_second(&read);
         let store = Store {
-            writer: Writer::new(writer, sync_writer),
+            writer: Writer::new(writer, sync_writer, Arc::clone(&read)),
             reader,
             read,
         };
