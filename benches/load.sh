@@ -13,7 +13,8 @@
 # and prints req/s, p99 latency, requests per CPU-second of the server process (wrk shares the
 # machine's cores, so req/s is capped by the machine; CPU per request is what each server
 # costs), resident memory after the runs, and the Satchel/PocketBase ratios.
-# Usage: benches/load.sh [seconds per run, default 5] [connections, default 32]
+# Usage: [PINNED=1] benches/load.sh [seconds per run, default 5] [connections, default 32]
+# (PINNED=1: each server alone on core 0, wrk alone on core 1; see benches/lib.sh.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION="${1:-5}"
@@ -47,7 +48,7 @@ LUA
 
 start() { # name binary port dir
   "$2" superuser upsert admin@example.com 'pass-123456' --dir "$4" >/dev/null
-  "$2" serve --http "127.0.0.1:$3" --dir "$4" --publicDir "$WORK/none" --hooksDir "$WORK/hooks" >"$WORK/$1.log" 2>&1 &
+  "${SERVER_PIN[@]}" "$2" serve --http "127.0.0.1:$3" --dir "$4" --publicDir "$WORK/none" --hooksDir "$WORK/hooks" >"$WORK/$1.log" 2>&1 &
   echo $!
 }
 
