@@ -1,5 +1,6 @@
-//! Cross-cutting HTTP layers: PocketBase's security headers (§1.6), CORS (§11), request
-//! logging, and the 404/405/panic answers in PocketBase's envelope.
+//! Cross-cutting HTTP layers: `edge` (CORS (§11), request logging, PocketBase's security
+//! headers (§1.6)) and `guard` (superuser IPs, the rate limiter), and the 404/405/panic
+//! answers in PocketBase's envelope.
 
 use std::any::Any;
 use std::sync::Arc;
@@ -25,9 +26,33 @@ use crate::error::ApiError;
 #[derive(Debug, Clone, Copy)]
 pub struct AllowFraming;
 
+/// The outermost layer: CORS (an `OPTIONS` request is answered here, as PocketBase's CORS
+/// middleware does), the request log, and PocketBase's security headers (§1.6) on every
+/// response. One layer instead of three: each `from_fn` layer boxes its inner service and
+/// future for every request.
+pub async fn edge(State(cors): State<Cors>, req: Request, next: Next) -> Response {
+    let allowed = req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|origin| cors.allow_origin(origin));
+    let mut res = if req.method() == Method::OPTIONS {
+        Cors::preflight(&req, allowed)
+    } else {
+        let mut res = logged(req, next).await;
+        let headers = res.headers_mut();
+        headers.append(header::VARY, HeaderValue::from_static("Origin"));
+        if let Some(allowed) = allowed {
+            insert(headers, header::ACCESS_CONTROL_ALLOW_ORIGIN, &allowed);
+        }
+        res
+    };
+    security_headers(&mut res);
+    res
+}
+
 /// Adds the headers PocketBase sets on every response.
-pub async fn security_headers(req: Request, next: Next) -> Response {
-    let mut res = next.run(req).await;
+fn security_headers(res: &mut Response) {
     let deny_framing = res.extensions().get::<AllowFraming>().is_none();
     let headers = res.headers_mut();
     for (name, value) in [
@@ -43,7 +68,6 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
             .entry(name)
             .or_insert(HeaderValue::from_static(value));
     }
-    res
 }
 
 /// The allowed CORS origins (`--origins`, default `*`).
@@ -71,48 +95,33 @@ impl Cors {
         }
     }
 
-    /// Answers every `OPTIONS` with 204 (CORS headers when an allowed `Origin` asks) and
-    /// decorates every other response, as PocketBase's CORS middleware does.
-    pub async fn layer(self, req: Request, next: Next) -> Response {
-        let origin = req
+    /// The 204 answer to every `OPTIONS` request, with the CORS headers when an allowed
+    /// `Origin` asks.
+    fn preflight(req: &Request, allowed: Option<String>) -> Response {
+        let mut res = StatusCode::NO_CONTENT.into_response();
+        let requested = req
             .headers()
-            .get(header::ORIGIN)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let allowed = origin.as_deref().and_then(|o| self.allow_origin(o));
-        if req.method() == Method::OPTIONS {
-            let mut res = StatusCode::NO_CONTENT.into_response();
-            let requested = req
-                .headers()
-                .get(header::ACCESS_CONTROL_REQUEST_HEADERS)
-                .cloned();
-            let headers = res.headers_mut();
-            headers.append(header::VARY, HeaderValue::from_static("Origin"));
-            if let Some(allowed) = allowed {
-                headers.append(
-                    header::VARY,
-                    HeaderValue::from_static("Access-Control-Request-Method"),
-                );
-                headers.append(
-                    header::VARY,
-                    HeaderValue::from_static("Access-Control-Request-Headers"),
-                );
-                insert(headers, header::ACCESS_CONTROL_ALLOW_ORIGIN, &allowed);
-                headers.insert(
-                    header::ACCESS_CONTROL_ALLOW_METHODS,
-                    HeaderValue::from_static("GET,HEAD,PUT,PATCH,POST,DELETE"),
-                );
-                if let Some(requested) = requested {
-                    headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, requested);
-                }
-            }
-            return res;
-        }
-        let mut res = next.run(req).await;
+            .get(header::ACCESS_CONTROL_REQUEST_HEADERS)
+            .cloned();
         let headers = res.headers_mut();
         headers.append(header::VARY, HeaderValue::from_static("Origin"));
         if let Some(allowed) = allowed {
+            headers.append(
+                header::VARY,
+                HeaderValue::from_static("Access-Control-Request-Method"),
+            );
+            headers.append(
+                header::VARY,
+                HeaderValue::from_static("Access-Control-Request-Headers"),
+            );
             insert(headers, header::ACCESS_CONTROL_ALLOW_ORIGIN, &allowed);
+            headers.insert(
+                header::ACCESS_CONTROL_ALLOW_METHODS,
+                HeaderValue::from_static("GET,HEAD,PUT,PATCH,POST,DELETE"),
+            );
+            if let Some(requested) = requested {
+                headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, requested);
+            }
         }
         res
     }
@@ -126,13 +135,14 @@ fn insert(headers: &mut HeaderMap, name: header::HeaderName, value: &str) {
 
 /// One log line per request: method, path, status, duration. Like PocketBase, the console
 /// shows them only in `--dev` (debug level); server errors are always logged.
-pub async fn log_requests(req: Request, next: Next) -> Response {
+async fn logged(req: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = req.method().clone();
-    let path = req.uri().path().to_string();
+    let uri = req.uri().clone();
     let res = next.run(req).await;
     let status = res.status().as_u16();
     let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let path = uri.path();
     if status >= 500 {
         tracing::error!(%method, %path, status, elapsed_ms, "request");
     } else {
@@ -156,20 +166,33 @@ pub fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response<Body> {
     ApiError::internal(format!("handler panicked: {detail}")).into_response()
 }
 
+/// The layer inside the panic catcher: `settings.superuserIPs`, then the rate limiter; one
+/// layer for both, as `edge` is.
+pub async fn guard(State(app): State<App>, req: Request, next: Next) -> Response {
+    let req = match superuser_ips(&app, req).await {
+        Ok(req) => req,
+        Err(refused) => return refused,
+    };
+    match crate::api::ratelimit::admit(&app, req).await {
+        Ok(req) => next.run(req).await,
+        Err(refused) => refused,
+    }
+}
+
 /// `settings.superuserIPs` (§4.7): when set, a request carrying a superuser token, or one to
 /// the `_superusers` auth endpoints, from any other address (the real IP, honouring
-/// `trustedProxy`) is refused with PocketBase's
-/// default 403. The resolved auth is cached for the `Auth` extractor.
-pub async fn superuser_ips(State(app): State<App>, req: Request, next: Next) -> Response {
+/// `trustedProxy`) is refused with PocketBase's default 403. The resolved auth is cached for
+/// the `Auth` extractor.
+async fn superuser_ips(app: &App, req: Request) -> Result<Request, Response> {
     let allowed = app.settings().superuser_ips();
     if allowed.is_empty() {
-        return next.run(req).await;
+        return Ok(req);
     }
     let (parts, body) = req.into_parts();
-    let client: Option<IpAddr> = client_ip(&app, &parts).parse().ok();
+    let client: Option<IpAddr> = client_ip(app, &parts).parse().ok();
     let mut req = Request::from_parts(parts, body);
     if client.is_some_and(|ip| allowed.iter().any(|rule| ip_matches(rule, ip))) {
-        return next.run(req).await;
+        return Ok(req);
     }
     let header = req
         .headers()
@@ -177,7 +200,7 @@ pub async fn superuser_ips(State(app): State<App>, req: Request, next: Next) -> 
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_string();
-    let auth = authenticate(&app, &header).await;
+    let auth = authenticate(app, &header).await;
     let path = req.uri().path();
     let superuser_route = [
         "/api/collections/_superusers/",
@@ -186,10 +209,12 @@ pub async fn superuser_ips(State(app): State<App>, req: Request, next: Next) -> 
     .iter()
     .any(|prefix| path.starts_with(prefix));
     if superuser_route || auth.as_ref().is_some_and(AuthRecord::is_superuser) {
-        return ApiError::forbidden("You are not allowed to perform this request.").into_response();
+        return Err(
+            ApiError::forbidden("You are not allowed to perform this request.").into_response(),
+        );
     }
     req.extensions_mut().insert(auth);
-    next.run(req).await
+    Ok(req)
 }
 
 /// Whether `ip` is `rule` (an address) or inside it (a CIDR block).

@@ -197,18 +197,10 @@ pub fn router(app: App, http: HttpConfig) -> Router {
     // The cross-cutting layers wrap the routed app once, outermost first. (`Router::layer`
     // would wrap every route, and each layer clones its boxed inner route per request.)
     let layered = ServiceBuilder::new()
-        .layer(axum::middleware::from_fn(middleware::security_headers))
-        .layer(axum::middleware::from_fn(move |req, next| {
-            cors.clone().layer(req, next)
-        }))
-        .layer(axum::middleware::from_fn(middleware::log_requests))
+        .layer(axum::middleware::from_fn_with_state(cors, middleware::edge))
         .layer(CatchPanicLayer::custom(middleware::panic_response))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(axum::middleware::from_fn_with_state(
-            app.clone(),
-            middleware::superuser_ips,
-        ))
-        .layer(axum::middleware::from_fn_with_state(app, ratelimit::limit))
+        .layer(axum::middleware::from_fn_with_state(app, middleware::guard))
         .service(routed);
     let router = Router::new().fallback_service(layered);
     if let Some(js) = &http.js {

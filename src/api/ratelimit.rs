@@ -2,9 +2,8 @@
 //! tags come from the path, as PocketBase's routes would bind them. Superusers are never limited. A refused request
 //! gets PocketBase's 429 envelope; the OTP routes also count it in the metrics.
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::StatusCode;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::api::extract::{client_ip, request_auth};
@@ -54,26 +53,27 @@ fn collection_route<'p>(method: &str, path: &'p str) -> Option<(&'p str, &'stati
     Some((collection, tags))
 }
 
-pub async fn limit(State(app): State<App>, req: Request, next: Next) -> Response {
+/// Lets `req` through, or refuses it with the 429 envelope.
+pub async fn admit(app: &App, req: Request) -> Result<Request, Response> {
     let limiter = app.limiter();
     if !limiter.is_active() {
-        return next.run(req).await;
+        return Ok(req);
     }
     let (mut parts, body) = req.into_parts();
-    let auth = request_auth(&app, &mut parts).await;
+    let auth = request_auth(app, &mut parts).await;
     if auth.as_ref().is_some_and(|a| a.is_superuser()) {
-        return next.run(Request::from_parts(parts, body)).await;
+        return Ok(Request::from_parts(parts, body));
     }
     let path = decode(parts.uri.path());
     // A collection route names its collection; an unknown one is the handler's 404 first.
     let (collection, tags) = match collection_route(parts.method.as_str(), &path) {
         Some((name, tags)) => match app.collection(name) {
             Some(c) => (Some(c.name.clone()), tags),
-            None => return next.run(Request::from_parts(parts, body)).await,
+            None => return Ok(Request::from_parts(parts, body)),
         },
         None => (None, &[][..]),
     };
-    let ip = client_ip(&app, &parts);
+    let ip = client_ip(app, &parts);
     let request = ratelimit::Request {
         method: parts.method.as_str(),
         path: &path,
@@ -94,9 +94,11 @@ pub async fn limit(State(app): State<App>, req: Request, next: Next) -> Response
         {
             app.metrics().inc("satchel_otp_rate_limited_total", name);
         }
-        return ApiError::new(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests.").into_response();
+        return Err(
+            ApiError::new(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests.").into_response(),
+        );
     }
-    next.run(Request::from_parts(parts, body)).await
+    Ok(Request::from_parts(parts, body))
 }
 
 /// Go's `URL.Path`: the percent-decoded path (kept as is when it does not decode).
