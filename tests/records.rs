@@ -150,6 +150,48 @@ async fn rules_decide_who_sees_and_writes_what() {
     );
 }
 
+/// `@request.headers.*` in a rule: names lower snake_case, matched per request (§2.4).
+#[tokio::test]
+async fn rules_read_the_request_headers() {
+    let server = TestServer::start().await;
+    let token = server.superuser_token().await;
+    let body = json!({"name": "keyed", "listRule": "@request.headers.x_api_key = 'k1'",
+        "viewRule": "@request.headers.x_api_key = 'k1'", "fields": [{"name": "title", "type": "text"}]});
+    let created = server
+        .post("/api/collections", Some(&token), &body.to_string())
+        .await;
+    assert_eq!(created.status, 200);
+    let record = server
+        .post(
+            "/api/collections/keyed/records",
+            Some(&token),
+            r#"{"title":"secret"}"#,
+        )
+        .await;
+    let id = record.json()["id"].as_str().expect("id").to_string();
+    let view = format!("/api/collections/keyed/records/{id}");
+    let get = |path: String, key: Option<&'static str>| {
+        let addr = server.addr;
+        async move {
+            let headers: Vec<(&str, &str)> = key.map(|k| ("X-Api-Key", k)).into_iter().collect();
+            common::send(addr, "GET", &path, &headers, b"").await
+        }
+    };
+    let seen = get(view.clone(), Some("k1")).await;
+    assert_eq!(seen.status, 200);
+    assert_eq!(seen.json()["title"], "secret");
+    for key in [None, Some("k2")] {
+        let hidden = get(view.clone(), key).await;
+        assert_eq!(
+            hidden.body,
+            r#"{"data":{},"message":"The requested resource wasn't found.","status":404}"#
+        );
+    }
+    let list = |key| get("/api/collections/keyed/records".to_string(), key);
+    assert_eq!(list(Some("k1")).await.json()["totalItems"], 1);
+    assert_eq!(list(Some("k2")).await.json()["totalItems"], 0);
+}
+
 #[tokio::test]
 async fn auth_records_show_email_only_when_allowed() {
     let server = TestServer::start().await;

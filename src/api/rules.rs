@@ -13,7 +13,7 @@ use crate::core::collection::Collection;
 use crate::error::ApiError;
 use chrono::Utc;
 
-use crate::filter::sql::{AuthInfo, Part, RequestInfo, Resolver, SqlExpr};
+use crate::filter::sql::{AuthInfo, Headers, Part, RequestInfo, Resolver, SqlExpr};
 use crate::filter::{self, ExprGroup};
 use crate::store::{self, records::ROW_ALIAS};
 
@@ -37,16 +37,6 @@ impl Access {
             .iter()
             .map(|(k, v)| (k.clone(), Value::String(v.clone())))
             .collect();
-        let header_map: Map<String, Value> = headers
-            .iter()
-            .filter_map(|(name, value)| {
-                let key = name.as_str().to_ascii_lowercase().replace('-', "_");
-                value
-                    .to_str()
-                    .ok()
-                    .map(|v| (key, Value::String(v.to_string())))
-            })
-            .collect();
         let request = RequestInfo {
             auth: auth.as_ref().map(|a| AuthInfo {
                 collection: a.collection.clone(),
@@ -54,7 +44,7 @@ impl Access {
             }),
             body: Map::new(),
             query: query_map,
-            headers: header_map,
+            headers: Headers::new(headers.clone()),
             method: method.as_str().to_string(),
             context: "default".to_string(),
         };

@@ -105,7 +105,7 @@ pub async fn request_otp(
             auth: None,
             body: body.clone(),
             query: Map::new(),
-            headers: Map::new(),
+            headers: Default::default(),
             method: "POST".into(),
             context: "default".into(),
         },

@@ -58,7 +58,7 @@ pub async fn flow_gate(
             auth: None,
             body: body.clone(),
             query: serde_json::Map::new(),
-            headers: serde_json::Map::new(),
+            headers: Default::default(),
             method: "POST".into(),
             context: "default".into(),
         },

@@ -336,7 +336,7 @@ fn find_by_filter(
             auth: None,
             body: Map::new(),
             query: Map::new(),
-            headers: Map::new(),
+            headers: Default::default(),
             method: String::new(),
             context: "default".into(),
         },

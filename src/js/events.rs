@@ -151,7 +151,7 @@ fn request_json(info: &RequestInfo) -> Value {
         "auth": info.auth.as_ref().map(|a| json!({"collection": a.collection.id, "record": a.record})),
         "body": info.body,
         "query": info.query,
-        "headers": info.headers,
+        "headers": info.headers.map(),
         "method": info.method,
         "context": info.context,
     })

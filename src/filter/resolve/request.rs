@@ -249,7 +249,7 @@ impl<'a> Ctx<'a> {
             "context" => Value::String(request.context.clone()),
             "method" => Value::String(request.method.clone()),
             "query" => return descend_map(&request.query, rest),
-            "headers" => return descend_map(&request.headers, rest),
+            "headers" => return descend_map(request.headers.map(), rest),
             "body" => return descend_map(&request.body, rest),
             "auth" => match &request.auth {
                 Some(auth) => {

@@ -135,7 +135,7 @@ pub(super) fn request(fx: &Fixture, auth: Option<&str>, body: Value, query: Valu
         }),
         body: object(body),
         query: object(query),
-        headers: object(json!({"x_token": "tok"})),
+        headers: object(json!({"x_token": "tok"})).into(),
         method: "GET".into(),
         context: "default".into(),
     }
