@@ -13,11 +13,14 @@
 # and prints req/s, p99 latency, requests per CPU-second of the server process (wrk shares the
 # machine's cores, so req/s is capped by the machine; CPU per request is what each server
 # costs), resident memory after the runs, and the Satchel/PocketBase ratios.
-# Usage: [PINNED=1] benches/load.sh [seconds per run, default 5] [connections, default 32]
+# Each case runs ROUNDS times (default 3), Satchel and PocketBase in turn, and each column is
+# the median of its rounds: one run of the same case varies by ±10% on this machine.
+# Usage: [PINNED=1] [ROUNDS=n] benches/load.sh [seconds per run, default 5] [connections, default 32]
 # (PINNED=1: each server alone on core 0, wrk alone on core 1; see benches/lib.sh.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION="${1:-5}"
+ROUNDS="${ROUNDS:-3}"
 CONNECTIONS="${2:-32}"
 SATCHEL_PORT=18090
 PB_PORT=18091
@@ -96,6 +99,14 @@ measured() { # pid port path [wrk script] -> "req/s p99_ms req_per_cpu_second"
     'BEGIN { printf "%s %s %.0f", r, p, (t > 0 ? r * d / (t / hz) : 0) }'
 }
 
+# The median of each column of "req/s p99 req/cpu-s" lines given as arguments.
+medians() {
+  printf '%s\n' "$@" | awk '{ for (i = 1; i <= 3; i++) v[i, NR] = $i }
+    END { for (i = 1; i <= 3; i++) { n = 0; for (r = 1; r <= NR; r++) a[++n] = v[i, r]
+            for (x = 1; x <= n; x++) for (y = x + 1; y <= n; y++) if (a[y] + 0 < a[x] + 0) { t = a[x]; a[x] = a[y]; a[y] = t }
+            printf "%s%s", a[int((n + 1) / 2)], (i < 3 ? " " : "\n") } }'
+}
+
 FILTER='?filter=(views%3E500%20%26%26%20title~%27post%27)&sort=-views'
 printf '%-8s %13s %10s %8s %11s %9s %13s %13s %9s\n' case "satchel r/s" "pb r/s" ratio "satchel p99" "pb p99" "sat req/cpu-s" "pb req/cpu-s" "cpu ratio"
 for case in health list view filter jsroute create jscreate; do
@@ -109,8 +120,13 @@ for case in health list view filter jsroute create jscreate; do
     create) sp=/api/collections/plain/records; pp=$sp; script="$WORK/create.lua" ;;
     jscreate) sp=/api/collections/notes/records; pp=$sp; script="$WORK/create.lua" ;;
   esac
-  read -r s_rps s_p99 s_eff <<<"$(measured "$SATCHEL_PID" $SATCHEL_PORT "$sp" "$script")"
-  read -r p_rps p_p99 p_eff <<<"$(measured "$PB_PID" $PB_PORT "$pp" "$script")"
+  s_runs=() p_runs=()
+  for _ in $(seq 1 "$ROUNDS"); do
+    s_runs+=("$(measured "$SATCHEL_PID" $SATCHEL_PORT "$sp" "$script")")
+    p_runs+=("$(measured "$PB_PID" $PB_PORT "$pp" "$script")")
+  done
+  read -r s_rps s_p99 s_eff <<<"$(medians "${s_runs[@]}")"
+  read -r p_rps p_p99 p_eff <<<"$(medians "${p_runs[@]}")"
   ratio=$(awk -v a="$s_rps" -v b="$p_rps" 'BEGIN { printf "%.2fx", (b > 0 ? a / b : 0) }')
   cpu_ratio=$(awk -v a="$s_eff" -v b="$p_eff" 'BEGIN { printf "%.2fx", (b > 0 ? a / b : 0) }')
   printf '%-8s %13s %10s %8s %9sms %7sms %13s %13s %9s\n' "$case" "$s_rps" "$p_rps" "$ratio" "$s_p99" "$p_p99" "$s_eff" "$p_eff" "$cpu_ratio"
